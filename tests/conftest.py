@@ -10,7 +10,10 @@ def isolated_env(tmp_path, monkeypatch):
         if k.startswith('FEATVIZ_'): monkeypatch.delenv(k)
     monkeypatch.setenv('FEATVIZ_CACHE', str(tmp_path/'cache'))
     monkeypatch.setenv('FASTAI_HOME', str(tmp_path/'fastai'))
+    from fastai.data.external import fastai_cfg
+    fastai_cfg.cache_clear()          # fastai caches its config (and so FASTAI_HOME) for the process
     yield
+    fastai_cfg.cache_clear()
 
 @pytest.fixture
 def shared_data():

@@ -183,3 +183,18 @@ def test_shared_data_canonical_counts(shared_data):
     smp = D.load_sample('cifar10')                      # the sample is real data: its test images are canonical rows
     rows = {c.x_test[i].tobytes() for i in range(1000)}
     assert all(x.tobytes() in rows for x in smp.x_test)
+
+def test_fastai_cache_is_used_without_download(tmp_path, monkeypatch):
+    "A dataset already extracted by fastai's untar_data is found offline, in quick and full mode alike."
+    import fastai.data.external as ext
+    monkeypatch.setattr(ext, 'untar_data', lambda *a, **k: pytest.fail('must not download'))
+    d = D._fastai_extracted('mnist')
+    assert d.name == 'mnist_png' and str(tmp_path/'fastai') in str(d)
+    from PIL import Image
+    smp = D.load_sample('mnist')
+    for split in ('training', 'testing'):
+        for i in range(10):
+            p = d/split/str(smp.y_train[i]); p.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(smp.x_train[i]).save(p/f'{i}.png')
+    with pytest.raises(D.DataError, match=f'(?i)mnist train labels in {d}'):   # found (and checked) there
+        D.load_mnist(settings=get_settings(mode='full'))

@@ -1,0 +1,103 @@
+"Backbone loading: checkpoint formats, the v1 stride layout, and the errors a user sees."
+import os, sys
+from pathlib import Path
+import numpy as np
+import pytest
+import torch, torchvision
+
+from featviz.config import get_settings
+from featviz.models import (create_backbone, load_checkpoint, WeightsError, FeatvizNet, featviz_head,
+                            save_finetuned, load_finetuned, create_model, ARCHS)
+from featviz.store import ArtifactStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'scripts'))
+SHARED_WEIGHTS = Path(__file__).resolve().parents[2]/'shared'/'weights'/'resnet50-imagenet-v1.pth'
+FIXTURE = Path(__file__).parent/'fixtures'/'resnet50_v1_chelsea.npy'
+
+@pytest.fixture
+def r50_weights():
+    p = Path(os.environ.get('FEATVIZ_TEST_WEIGHTS', SHARED_WEIGHTS))
+    if not p.exists(): pytest.skip(f'ResNet-50 checkpoint not found at {p}')
+    return p
+
+def test_unknown_architecture():
+    with pytest.raises(WeightsError, match="unknown architecture 'vgg16': FEATVIZ_ARCH must be one of resnet18"):
+        create_backbone('vgg16')
+
+def test_missing_weights_file(tmp_path):
+    with pytest.raises(WeightsError, match="weights file .*nope.pth' does not exist: fix FEATVIZ_WEIGHTS"):
+        create_backbone('resnet18', weights=tmp_path/'nope.pth')
+
+def test_weights_directory_without_checkpoint(tmp_path):
+    with pytest.raises(WeightsError, match='is a directory with no resnet18\\*.pth checkpoint'):
+        create_backbone('resnet18', weights=tmp_path)
+
+def test_corrupt_weights_file(tmp_path):
+    p = tmp_path/'resnet18.pth'
+    torch.save(torchvision.models.resnet18().state_dict(), p)
+    p.write_bytes(p.read_bytes()[:1000])
+    with pytest.raises(WeightsError, match='cannot read weights file .*resnet18.pth .*corrupt'):
+        create_backbone('resnet18', weights=p)
+
+def test_plain_state_dict_loads(tmp_path):
+    ref = torchvision.models.resnet18()
+    p = tmp_path/'r18.pth'; torch.save(ref.state_dict(), p)
+    body, origin = create_backbone('resnet18', weights=p)
+    assert origin == {'arch': 'resnet18', 'weights': str(p), 'stride_in_1x1': False}
+    assert torch.equal(body.layer4[1].conv2.weight, ref.layer4[1].conv2.weight)
+
+def test_checkpoint_for_another_architecture(tmp_path):
+    p = tmp_path/'r18.pth'; torch.save(torchvision.models.resnet18().state_dict(), p)
+    with pytest.raises(WeightsError, match='does not fit torchvision.s resnet34.*Set FEATVIZ_ARCH'):
+        create_backbone('resnet34', weights=p)
+    q = tmp_path/'tagged.pth'; torch.save({'state_dict': torchvision.models.resnet18().state_dict(), 'arch': 'resnet18'}, q)
+    with pytest.raises(WeightsError, match="is a resnet18 checkpoint but arch='resnet50': set FEATVIZ_ARCH=resnet18"):
+        create_backbone('resnet50', weights=q)
+
+def test_not_a_state_dict(tmp_path):
+    p = tmp_path/'x.pth'; torch.save([1, 2, 3], p)
+    with pytest.raises(WeightsError, match='holds no state_dict'): load_checkpoint(p, 'resnet18')
+
+def test_full_mode_offline_without_weights_is_an_error(monkeypatch):
+    def offline(*a, **k): raise OSError('Temporary failure in name resolution')
+    monkeypatch.setattr(torchvision.models, 'get_model', lambda arch, weights=None: offline() if weights else torchvision.models.resnet18())
+    with pytest.raises(WeightsError, match='Set FEATVIZ_WEIGHTS to a local checkpoint file and FEATVIZ_ARCH'):
+        create_backbone('resnet18', settings=get_settings(mode='full'))
+    with pytest.warns(UserWarning, match='RANDOMLY INITIALISED RESNET18'):
+        body, origin = create_backbone('resnet18', settings=get_settings(mode='quick'))
+    assert origin['weights'].startswith('random init')
+
+def test_pretrained_false_is_random_and_explicit():
+    body, origin = create_backbone('resnet18', pretrained=False)
+    assert origin['weights'] == 'random init' and isinstance(body, torch.nn.Sequential)
+    assert list(dict(body.named_children())) == ['conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2', 'layer3', 'layer4']
+
+def test_head_names_and_shapes():
+    m = FeatvizNet(create_backbone('resnet18', pretrained=False)[0])
+    names = dict(m.named_modules())
+    assert {'body', 'head.pool', 'head.hidden', 'head.logits'} <= set(names)
+    assert names['head.fc'].in_features == 1024 and names['head.logits'].in_features == 512
+    assert isinstance(names['head.hidden'], torch.nn.ReLU) and not names['head.hidden'].inplace
+
+def test_stride_in_1x1_applied(r50_weights):
+    from make_fixtures import chelsea_features
+    body, origin = create_backbone('resnet50', weights=r50_weights)
+    assert origin['stride_in_1x1']
+    assert body.layer3[0].conv1.stride == (2, 2) and body.layer3[0].conv2.stride == (1, 1)
+    ref = np.load(FIXTURE)
+    got = chelsea_features(body)
+    assert np.linalg.norm(got - ref) / np.linalg.norm(ref) < 1e-3
+    sd, _ = load_checkpoint(r50_weights, 'resnet50')     # the same weights with torchvision's v1.5 strides
+    naive = torchvision.models.resnet50(); naive.load_state_dict(sd)
+    naive_body = torch.nn.Sequential(*list(naive.children())[:-2])
+    assert np.linalg.norm(chelsea_features(naive_body) - ref) / np.linalg.norm(ref) > 0.1
+
+def test_saved_model_round_trip(tmp_path):
+    model, origin = create_model(get_settings(arch='resnet18'), pretrained=False)
+    x = torch.randn(4, 3, 28, 28)
+    with torch.inference_mode(): want = model.eval()(x)
+    store = ArtifactStore(tmp_path)
+    save_finetuned(model, store, 'm', note='test')
+    back, meta = load_finetuned(store, 'm')
+    assert meta['arch'] == 'resnet18' and meta['note'] == 'test'
+    with torch.inference_mode(): assert torch.equal(back(x), want)
