@@ -1,0 +1,149 @@
+"The `featviz` command: `info` offline, `run` (outputs written back, times logged, failures named, `--from`), `site`."
+import json, os, subprocess, sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell
+
+from featviz.cli import main
+from featviz.config import get_settings
+from featviz.store import get_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Imported first through PYTHONPATH, this makes any attempt to open a network connection fail loudly.
+NO_NETWORK = '''
+import socket
+def _refuse(*a, **k): raise OSError("featviz test: network access attempted")
+socket.socket.connect = socket.socket.connect_ex = socket.create_connection = socket.getaddrinfo = _refuse
+'''
+
+def _featviz(args, env, cwd=ROOT):
+    return subprocess.run([sys.executable, '-m', 'featviz', *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+def _offline_env(tmp_path, **extra):
+    "The environment with no FEATVIZ_* variable, empty fastai/torch homes, and sockets disabled."
+    (tmp_path/'blocker').mkdir(exist_ok=True)
+    (tmp_path/'blocker'/'sitecustomize.py').write_text(NO_NETWORK)
+    env = {k: v for k, v in os.environ.items() if not k.startswith('FEATVIZ_')}
+    env.update(PYTHONPATH=os.pathsep.join([str(tmp_path/'blocker'), str(ROOT)]), FASTAI_HOME=str(tmp_path/'fastai'),
+               TORCH_HOME=str(tmp_path/'torch'), XDG_CACHE_HOME=str(tmp_path/'xdg'), **extra)
+    return env
+
+def test_info_offline_nothing_configured(tmp_path):
+    r = _featviz(['info'], _offline_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert 'network access attempted' not in r.stdout + r.stderr
+    assert 'mode: quick (FEATVIZ_MODE)' in out and f"cache: {tmp_path/'xdg'/'featviz'}" in out
+    for name, files in (('MNIST', 'train-images-idx3-ubyte.gz'), ('CIFAR-10', 'cifar-10-python.tar.gz')):
+        assert f"FEATVIZ_DATA is unset and fastai's cache has no {name}: set FEATVIZ_DATA=" in out
+        assert files in out
+    assert ("FEATVIZ_WEIGHTS unset: torchvision weights for resnet18 will be downloaded on first use — offline, "
+            "set FEATVIZ_WEIGHTS=") in out and 'FEATVIZ_ARCH=' in out
+    assert 'quick mode uses the small sample shipped with featviz' in out
+
+def test_info_configured(tmp_path, shared_data):
+    weights = tmp_path/'resnet50.pth'
+    weights.write_bytes(b'not checked by info')
+    r = _featviz(['info'], _offline_env(tmp_path, FEATVIZ_DATA=str(shared_data), FEATVIZ_WEIGHTS=str(weights),
+                                        FEATVIZ_ARCH='resnet50', FEATVIZ_MODE='full'))
+    assert r.returncode == 0, r.stderr
+    assert 'nothing missing' in r.stdout and 'mode: full' in r.stdout
+    assert f'weights: {weights} (FEATVIZ_WEIGHTS, for arch resnet50)' in r.stdout
+    assert 'data: MNIST: ' in r.stdout and 'data: CIFAR-10: ' in r.stdout
+
+def test_info_bad_setting_exits_2(tmp_path):
+    r = _featviz(['info'], _offline_env(tmp_path, FEATVIZ_MODE='fast'))
+    assert r.returncode == 2 and 'FEATVIZ_MODE=quick or FEATVIZ_MODE=full' in r.stderr
+
+# --- featviz run ------------------------------------------------------------------------------------------------
+
+def _nb(path, *cells):
+    nbformat.write(new_notebook(cells=[new_markdown_cell(f'# {path.stem}'), *cells]), path)
+    return path
+
+def _outputs(path):
+    return [c.get('outputs', []) for c in nbformat.read(path, as_version=4).cells if c.cell_type == 'code']
+
+def _text(outs): return ''.join(o.get('text', '') for o in outs)
+
+@pytest.fixture
+def study(tmp_path):
+    "A tiny study: index, one foundation notebook and three chapters, each printing something."
+    nbs = tmp_path/'nbs'
+    (nbs/'foundation').mkdir(parents=True)
+    _nb(nbs/'index.ipynb', new_code_cell("print('home')"))
+    _nb(nbs/'foundation'/'01_setup.ipynb', new_code_cell("print('setup')"))
+    _nb(nbs/'00_first.ipynb', new_code_cell("import os\nprint(os.environ['FEATVIZ_MODE'])"),
+        new_code_cell("#| notest\nprint('slow part')"))
+    _nb(nbs/'01_second.ipynb', new_code_cell("x = 2"), new_code_cell("#| export\nraise ValueError(f'boom {x}')"))
+    _nb(nbs/'02_third.ipynb', new_code_cell("print('third')"))
+    return nbs
+
+def test_run_only_writes_outputs_and_times(study, capsys):
+    first = study/'00_first.ipynb'
+    assert main(['run', '--quick', '--nbs', str(study), '--only', '00']) == 0
+    out = capsys.readouterr().out
+    assert '[1/1] 00_first.ipynb' in out and ' ok ' in out
+    outs = _outputs(first)
+    assert _text(outs[0]) == 'quick\n' and outs[1] == []          # the notest cell is skipped in quick mode
+    for other in ('index.ipynb', '02_third.ipynb', 'foundation/01_setup.ipynb'):
+        assert _outputs(study/other) == [[]]                        # not run
+    log = get_store(get_settings()).load_json('run/last')
+    assert log['mode'] == 'quick' and log['ok'] and log['failed'] is None
+    assert [n['path'] for n in log['notebooks']] == ['00_first.ipynb'] and log['notebooks'][0]['seconds'] > 0
+    # saved like nbdev-clean saves: cleaning again changes nothing
+    before = first.read_bytes()
+    subprocess.run([str(Path(sys.executable).parent/'nbdev-clean'), '--fname', str(first)], cwd=study, check=True, capture_output=True)
+    assert first.read_bytes() == before
+    # full mode reaches the kernel, and runs the notest cell
+    assert main(['run', '--full', '--nbs', str(study), '--only', '00_first']) == 0
+    outs = _outputs(first)
+    assert _text(outs[0]) == 'full\n' and _text(outs[1]) == 'slow part\n'
+    assert get_store(get_settings()).load_json('run/last')['mode'] == 'full'
+
+def test_failure_names_notebook_and_cell_then_from_resumes(study, capsys):
+    bad, third = study/'01_second.ipynb', study/'02_third.ipynb'
+    source = bad.read_bytes()
+    assert main(['run', '--quick', '--nbs', str(study)]) == 1
+    out, err = capsys.readouterr()
+    assert "01_second.ipynb, cell 2 (`raise ValueError(f'boom {x}')`): ValueError: boom 2" in err
+    assert f'featviz run --quick --from 01 --nbs {study}' in err
+    assert '[1/5] foundation/01_setup.ipynb' in out and '[3/5] 01_second.ipynb' in out and 'FAILED' in out
+    assert bad.read_bytes() == source                                # the failed notebook is not rewritten
+    assert _outputs(third) == [[]]                                   # the run stopped there
+    assert _text(_outputs(study/'00_first.ipynb')[0]) == 'quick\n'
+    log = get_store(get_settings()).load_json('run/last')
+    assert (log['ok'], log['failed']['path'], log['failed']['cell'], log['resume_from']) == (False, '01_second.ipynb', 2, '01')
+    # fix the cell and resume from the failed chapter: 01, 02, then the index; 00 and the foundation are not rerun
+    nb = nbformat.read(bad, as_version=4)
+    nb.cells[2].source = "#| export\nprint(x)"
+    nbformat.write(nb, bad)
+    first_before = (study/'00_first.ipynb').read_bytes()
+    assert main(['run', '--quick', '--nbs', str(study), '--from', '01']) == 0
+    log = get_store(get_settings()).load_json('run/last')
+    assert [n['path'] for n in log['notebooks']] == ['01_second.ipynb', '02_third.ipynb', 'index.ipynb']
+    assert _text(_outputs(bad)[1]) == '2\n' and _text(_outputs(third)[0]) == 'third\n'
+    assert (study/'00_first.ipynb').read_bytes() == first_before
+
+def test_run_bad_selection_and_folder(study, tmp_path, capsys):
+    assert main(['run', '--nbs', str(study), '--only', '7']) == 2
+    assert "no notebook in" in capsys.readouterr().err
+    assert main(['run', '--nbs', str(tmp_path/'missing')]) == 1
+    assert 'does not exist' in capsys.readouterr().err
+    with pytest.raises(SystemExit): main(['run', '--quick', '--full'])
+
+# --- featviz site -----------------------------------------------------------------------------------------------
+
+def test_site_command(study, tmp_path, capsys):
+    (study/'sidebar.yml').write_text("website:\n  sidebar:\n    contents:\n      - index.ipynb\n      - 00_first.ipynb\n")
+    out = tmp_path/'site'
+    assert main(['site', '--nbs', str(study), '--out', str(out)]) == 0
+    assert {p.relative_to(out).as_posix() for p in out.rglob('*.html')} == {
+        'index.html', 'first.html', 'second.html', 'third.html', 'foundation/setup.html'}
+    assert 'featviz site: 5 page(s)' in capsys.readouterr().out
+    (study/'sidebar.yml').write_text("website:\n  sidebar:\n    contents:\n      - 09_gone.ipynb\n")
+    assert main(['site', '--nbs', str(study), '--out', str(out)]) == 1
+    assert "lists '09_gone.ipynb'" in capsys.readouterr().err
