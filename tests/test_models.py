@@ -101,3 +101,21 @@ def test_saved_model_round_trip(tmp_path):
     back, meta = load_finetuned(store, 'm')
     assert meta['arch'] == 'resnet18' and meta['note'] == 'test'
     with torch.inference_mode(): assert torch.equal(back(x), want)
+
+def test_get_finetuned_loads_or_trains_in_quick_mode_only(tmp_path, monkeypatch):
+    from featviz.models import get_finetuned
+    real = torchvision.models.get_model
+    def offline(arch, weights=None):
+        if weights is not None: raise OSError('offline')
+        return real(arch)
+    monkeypatch.setattr(torchvision.models, 'get_model', offline)
+    store = ArtifactStore(tmp_path)
+    full = get_settings(mode='full', arch='resnet18')
+    with pytest.raises(FileNotFoundError, match='run chapter 02 first'): get_finetuned(full, store)
+    quick = get_settings(mode='quick', arch='resnet18', quick_train=200, quick_test=100)
+    with pytest.warns(UserWarning, match='RANDOMLY INITIALISED'):       # offline: no resnet18 weights
+        model, meta = get_finetuned(quick, store)
+    assert meta['mode'] == 'quick' and meta['n_train'] == 200 and store.exists('02_resnet_finetune/model', '.pt')
+    again, _ = get_finetuned(quick, store)                                # now loaded, not retrained
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    with pytest.raises(FileNotFoundError, match='quick-mode resnet18; full mode needs'): get_finetuned(full, store)
