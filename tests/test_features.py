@@ -180,6 +180,24 @@ def test_kymatio_torch_imports_in_a_fresh_process_under_current_scipy():
     major, minor = map(int, version.split('.')[:2])
     if (major, minor) >= (1, 17): assert had == 'False'          # the case the shim exists for
 
+def test_only_3d_scattering_needs_sph_harm():
+    "kymatio uses sph_harm in its 3-D filter bank alone; 2-D scattering imports and runs without the shim."
+    import kymatio
+    root = Path(kymatio.__file__).parent
+    users = sorted(str(p.relative_to(root)) for p in root.rglob('*.py') if 'sph_harm' in p.read_text())
+    assert users == ['scattering3d/filter_bank.py']
+    code = ("import scipy.special as s, torch; "
+            "from kymatio.scattering2d.frontend.torch_frontend import ScatteringTorch2D as S; "
+            "print(tuple(S(J=2, shape=(28, 28))(torch.rand(1, 28, 28)).shape), hasattr(s, 'sph_harm'))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    import scipy
+    assert r.stdout.split(')')[0] + ')' == '(1, 81, 7, 7)'
+    if tuple(map(int, scipy.__version__.split('.')[:2])) >= (1, 17):
+        assert r.stdout.strip().endswith('False')            # it ran with sph_harm absent
+        r = subprocess.run([sys.executable, '-c', 'import kymatio.torch'], capture_output=True, text=True, timeout=300)
+        assert r.returncode != 0 and 'sph_harm' in r.stderr   # without the shim, kymatio.torch does not import
+
 def test_sph_harm_shim_matches_the_old_convention():
     import scipy.special as sps
     patch_scipy_sph_harm()
@@ -216,3 +234,27 @@ def test_scattering_is_non_expansive():
     d_in = (x - y).flatten(1).norm(dim=1)
     d_out = (Sx - Sy).flatten(1).norm(dim=1) * 2**s.J          # undo the 2^J × 2^J subsampling
     assert (d_out <= d_in * 1.01).all()
+
+# --- options -----------------------------------------------------------------------------------------------------------
+
+class TwoOutputs(nn.Module):
+    output_names, default_pool = ('maps', 'means'), 'flatten'
+    def forward(self, x): return {'maps': x, 'means': x}
+
+def test_pool_per_output_falls_back_to_the_functions_default():
+    fs = extract_features(TwoOutputs(), images(4), pool={'means': 'avg'}, device='cpu', progress=False)
+    assert fs['maps'].shape == (4, 3 * 28 * 28) and fs['means'].shape == (4, 3)
+    assert fs.shapes == {'maps': (3, 28, 28), 'means': (3, 28, 28)}
+
+def test_wrong_output_structure_and_conflicting_destinations(tmp_path):
+    with pytest.raises(TypeError, match=r"named \['maps', 'means'\].*got \['maps'\]"):
+        extract_features(type('One', (TwoOutputs,), {'forward': lambda self, x: {'maps': x}})(), images(2), device='cpu', progress=False)
+    with pytest.raises(ValueError, match='not both'):
+        extract_features(small_net(), images(2), cache=FeatureCache(tmp_path), out_dir=tmp_path, progress=False)
+
+def test_fingerprint_covers_buffers_of_every_dtype():
+    net = small_net()
+    fp = model_fingerprint(net)
+    net[1].num_batches_tracked += 1                      # a 0-d int64 buffer
+    assert model_fingerprint(net) != fp
+    assert model_fingerprint(small_net().to(torch.bfloat16)) != model_fingerprint(small_net())
