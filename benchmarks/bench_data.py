@@ -5,7 +5,6 @@ Usage: FEATVIZ_DATA=../shared/data python benchmarks/bench_data.py
 import shutil, tempfile
 from pathlib import Path
 import numpy as np
-from scipy.spatial.distance import cdist
 
 from featviz.config import get_settings
 from featviz.data import load_cifar10, load_mnist, load_mnist_idx, _locate

@@ -17,7 +17,7 @@ def matmul_gflops(dtype, n=2048, repeat=5):
     med = median_time(lambda: a @ b, repeat=repeat, warmup=2)[0]
     return 2 * n**3 / med / 1e9
 
-def train_flops_per_image(model, frozen: bool, size=28):
+def train_flops_per_image(model, size=28):
     "FLOPs of one forward + backward per image (backward ≈ 2× forward for trained layers, counted by PyTorch)."
     x = torch.randn(8, 3, size, size)
     with FlopCounterMode(display=False) as fc:
@@ -44,7 +44,7 @@ def main():
         for stage in ('frozen', 'unfrozen'):
             if stage == 'unfrozen': learn.unfreeze()
             model.body.eval()
-            flops = train_flops_per_image(model, stage == 'frozen')
+            flops = train_flops_per_image(model)
             def epoch():
                 with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4)
             name = f"{stage:<8} {'fp32' if precision == 'fp32' else 'bf16+channels_last'}"

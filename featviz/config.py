@@ -7,11 +7,10 @@ Docs: https://featviz.github.io/featviz/foundation/config.html.md"""
 
 # %% ../nbs/foundation/01_config.ipynb #79292f49
 from __future__ import annotations
-import os, random, dataclasses
+import os, dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-import numpy as np
 import torch
 
 # %% auto #0

@@ -7,8 +7,8 @@ Docs: https://featviz.github.io/featviz/foundation/data.html.md"""
 
 # %% ../nbs/foundation/03_data.ipynb #5d235f2d
 from __future__ import annotations
-import gzip, hashlib, io, lzma, os, pickle, struct, tarfile, warnings, zlib
-from dataclasses import dataclass, field
+import gzip, hashlib, io, lzma, pickle, struct, tarfile, warnings, zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -339,7 +339,6 @@ def load_dataset(name: str, path: str | Path | None = None, settings: Settings |
             raise DataError(f"no {name} files found in {root} (nor in its mnist/, MNIST/raw/, cifar10/ subfolders): "
                             f"expected {want}; fix {what}")
         return _load_located(name, *found, verify, s.cache_dir)
-    from fastai.data.external import URLs
     local = _fastai_extracted(name)
     if local.exists() and (found := _locate(name, local)): return _load_located(name, *found, verify, s.cache_dir)
     if s.quick:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 import torchvision
-from fastai.basics import Learner, Callback, params, CrossEntropyLossFlat, Adam, error_rate, accuracy
+from fastai.basics import Learner, Callback, params, CrossEntropyLossFlat, Adam, error_rate
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.channelslast import ChannelsLast
 import fastai.callback.schedule  # noqa: F401  (adds fit_one_cycle / lr_find to Learner)
