@@ -35,15 +35,17 @@ __all__ = ['POOLS', 'FORMAT_VERSION', 'Preprocess', 'pool_output', 'FeatureSet',
 # %% ../nbs/01_scattering.ipynb #b3d2e43d
 @dataclass(frozen=True)
 class Preprocess:
-    "uint8 images (B,H,W) or (B,H,W,C) -> float (B,C,H,W) in [0, 1], grey repeated to `n_channels`, normalised by `stats`."
+    "uint8 images (B,H,W) or (B,H,W,C) -> float (B,C,H,W) in [0, 1], grey repeated to `n_channels`, resized to `size`, normalised by `stats`."
     n_channels: int | None = 3
     stats: tuple | None = imagenet_stats
+    size: int | None = None
 
     def __post_init__(self):
         if self.n_channels not in (None, 1, 3): raise ValueError(f"n_channels={self.n_channels!r}: use 1, 3 or None (keep)")
         if self.stats is not None:
             mean, std = self.stats
             object.__setattr__(self, 'stats', (tuple(map(float, mean)), tuple(map(float, std))))
+        if self.size is not None and int(self.size) < 1: raise ValueError(f"size={self.size!r}: use a positive side length or None")
 
     def __call__(self, x: Tensor) -> Tensor:
         if x.dtype != torch.uint8: raise TypeError(f"Preprocess expects uint8 images, got {x.dtype}")
@@ -51,6 +53,8 @@ class Preprocess:
         x = TF.to_dtype(x, torch.float32, scale=True)
         if self.n_channels == 3 and x.shape[1] == 1: x = TF.grayscale_to_rgb(x)
         elif self.n_channels == 1 and x.shape[1] == 3: x = TF.rgb_to_grayscale(x)
+        if self.size is not None and tuple(x.shape[-2:]) != (self.size, self.size):
+            x = TF.resize(x, [self.size, self.size], interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
         if self.stats is not None:
             if len(self.stats[0]) != x.shape[1]:
                 raise ValueError(f"stats are for {len(self.stats[0])} channels but the images have {x.shape[1]}: set n_channels")
@@ -59,8 +63,8 @@ class Preprocess:
 
     @property
     def key(self) -> str:
-        "The preprocessing as a string, for cache keys."
-        return repr(self)
+        "The preprocessing as a string, for cache keys (`size=None` left out, so keys made before `size` existed stay valid)."
+        return repr(self).replace(', size=None', '')
 
 # %% ../nbs/01_scattering.ipynb #76107a26
 POOLS = ('avg', 'max', 'flatten')

@@ -148,7 +148,9 @@ class CPUMixedPrecision(MixedPrecision):
     "fastai's `MixedPrecision`, autocasting the CPU to bfloat16 (fastai's own only autocasts CUDA)."
     def __init__(self): super().__init__(AMPMode.BF16)
     def before_fit(self):
-        super().before_fit()
+        with warnings.catch_warnings():     # the parent first builds a CUDA autocast, which warns where there is no GPU
+            warnings.filterwarnings('ignore', message='CUDA is not available', category=UserWarning)
+            super().before_fit()
         self.autocast = torch.autocast('cpu', dtype=torch.bfloat16)
 
 class BodyEvalMode(Callback):
