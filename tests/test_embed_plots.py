@@ -42,6 +42,13 @@ def test_sklearn_tsne_option_and_seeded_reproducibility(blobs, tsne):
     sk = embed_2d(X[::4], 'sklearn', perplexity=10, seed=3, n_jobs=1)     # 100 points: scikit-learn's t-SNE is slow
     assert sk.shape == (100, 2) and knn_accuracy(sk, y[::4]) > 0.95
 
+def test_opentsne_defaults_can_be_overridden(blobs, tsne):
+    X, y = blobs
+    bh = embed_2d(X, perplexity=20, seed=3, negative_gradient_method='bh')     # featviz's default is FFT
+    fine = embed_2d(X, perplexity=20, seed=3, ints_in_interval=1)             # featviz's default is 3
+    assert not np.allclose(bh, tsne) and not np.allclose(fine, tsne)
+    assert knn_accuracy(bh, y) > 0.95 and knn_accuracy(fine, y) > 0.95
+
 def test_umap_is_optional_with_a_clear_error(blobs, monkeypatch):
     monkeypatch.setitem(sys.modules, 'umap', None)          # as if umap-learn were not installed
     with pytest.raises(ImportError, match='pip install umap-learn'): embed_2d(blobs[0], 'umap')

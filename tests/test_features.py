@@ -93,6 +93,24 @@ def test_cache_key_tracks_weights_data_subset_and_preprocessing(cache):
     assert model_fingerprint(net) != fp and run(cache, net).hit is False
     assert len(cache.entries()) == 6
 
+def test_resize_is_part_of_the_cache_key_and_old_keys_stay_valid(cache):
+    # keys written before `size` existed must still match: the default preprocessing's key has no size in it
+    assert 'size' not in Preprocess().key and 'size' not in Preprocess(n_channels=None, stats=None).key
+    assert 'size=56' in Preprocess(size=56).key
+    net = small_net()
+    run(cache, net)
+    up = run(cache, net, preprocess=Preprocess(size=56))
+    assert up.hit is False and run(cache, net, preprocess=Preprocess(size=56)).hit is True
+    assert not np.array_equal(np.asarray(up['output']), np.asarray(run(cache, net)['output']))
+
+def test_resize_upsamples_grey_and_colour_images():
+    grey, rgb = torch.from_numpy(images(2)), torch.from_numpy(images(2, (32, 32, 3)))
+    assert Preprocess(size=64)(grey).shape == (2, 3, 64, 64)
+    assert Preprocess(n_channels=None, stats=None, size=64)(rgb).shape == (2, 3, 64, 64)
+    flat = torch.full((1, 8, 8), 200, dtype=torch.uint8)            # a constant image stays constant when resized
+    assert torch.allclose(Preprocess(n_channels=None, stats=None, size=20)(flat), torch.tensor(200 / 255))
+    with pytest.raises(ValueError, match='size=-1'): Preprocess(size=-1)
+
 @pytest.mark.parametrize('damage', ['truncate_npy', 'garbage_sidecar', 'missing_sidecar', 'sidecar_wrong_shape', 'bad_header'])
 def test_corrupt_cache_entries_are_recomputed(cache, damage, caplog):
     net = small_net()
