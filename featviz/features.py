@@ -87,7 +87,8 @@ class FeatureSet:
     labels: np.ndarray | None = None
     hit: bool | None = None                  # True: loaded from the cache, False: computed, None: no cache used
     paths: dict[str, Path] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0                     # this call's wall time (a cache hit: the load)
+    computed_seconds: float | None = None    # the extraction's own wall time, also on a cache hit (from the sidecar)
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self.features: raise KeyError(f"no output {name!r}: this FeatureSet has {list(self.features)}")
@@ -305,7 +306,8 @@ def extract_features(fn: Callable, data: ImageData | np.ndarray, split: str = 't
         if all(v is not None for v in found.values()):
             _logger.info(f"feature cache hit: {[cache.path(p).name for p in parts.values()]}")
             return FeatureSet({k: a for k, (a, _) in found.items()}, {k: tuple(m['item_shape']) for k, (_, m) in found.items()},
-                              labels, True, {k: cache.path(p) for k, p in parts.items()}, time.perf_counter() - t0)
+                              labels, True, {k: cache.path(p) for k, p in parts.items()}, time.perf_counter() - t0,
+                              max(m.get('seconds', 0.0) for _, m in found.values()))
         allocate = lambda k, shape: cache.open_temp(parts[k], shape)
     elif out_dir is not None:
         out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
@@ -323,14 +325,14 @@ def extract_features(fn: Callable, data: ImageData | np.ndarray, split: str = 't
         done = {k: cache.commit(parts[k], a, shapes[k], secs) for k, a in outs.items()}
         _logger.info(f"feature cache miss: computed {list(done)} in {secs:.1f} s")
         return FeatureSet({k: a for k, (a, _) in done.items()}, shapes, labels, False,
-                          {k: cache.path(p) for k, p in parts.items()}, secs)
+                          {k: cache.path(p) for k, p in parts.items()}, secs, secs)
     paths = {}
     if out_dir is not None:
         for k, a in list(outs.items()):
             a.flush(); paths[k] = out_dir/f"{_slug(k)}.npy"
             os.replace(a.filename, paths[k])
             outs[k] = np.load(paths[k], mmap_mode='r')
-    return FeatureSet(outs, shapes, labels, None, paths, secs)
+    return FeatureSet(outs, shapes, labels, None, paths, secs, secs)
 
 # %% ../nbs/01_scattering.ipynb #03290435
 class LayerError(ValueError):

@@ -76,6 +76,8 @@ def run(cache, fn=None, x=None, **kw):
 def test_cache_hit_returns_identical_memmapped_features(cache):
     first, again = run(cache), run(cache)
     assert (first.hit, again.hit) == (False, True)
+    # a hit still knows how long the extraction itself took (recorded to the millisecond), not just the load
+    assert first.computed_seconds == first.seconds and again.computed_seconds == pytest.approx(first.seconds, abs=1e-3)
     assert isinstance(again['output'], np.memmap) and not again['output'].flags.writeable
     np.testing.assert_array_equal(again['output'], first['output'])
     side = json.loads(again.paths['output'].with_suffix('.json').read_text())
