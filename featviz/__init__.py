@@ -11,3 +11,9 @@ Modules:
 - `featviz.site`: The executed notebooks as a static HTML site that works offline: nbdev's directives honoured, the chapter navigation of `sidebar.yml` on every page, figures and interactive outputs embedded. Built with nbconvert, no Quarto needed."""
 
 __version__ = "0.0.1"
+
+import warnings as _warnings
+# fastai 2.8 decorates a few functions with `torch.jit.script` when it is imported, and torch >= 2.14 answers with a
+# FutureWarning that names a file in site-packages. It says nothing about featviz's results, and it would show in the
+# first import cell of every chapter of the report: filter exactly that message, nothing else.
+_warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)

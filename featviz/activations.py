@@ -30,7 +30,7 @@ def as_image(image, shape: tuple[int, ...]) -> np.ndarray:
         if not p.exists(): raise FileNotFoundError(f"image file {p} does not exist")
         try: im = Image.open(p).convert('L' if len(shape) == 2 else 'RGB')
         except OSError as e: raise ValueError(f"{p} is not a readable image ({e})") from None
-        return np.asarray(im.resize((shape[1], shape[0]), Image.Resampling.BILINEAR))
+        return np.array(im.resize((shape[1], shape[0]), Image.Resampling.BILINEAR))   # a writable copy for torch
     a = np.asarray(image)
     if a.dtype != np.uint8 or a.shape != tuple(shape):
         kind = 'grey' if len(shape) == 2 else 'colour'

@@ -7,7 +7,7 @@ Docs: https://featviz.github.io/featviz/foundation/config.html.md"""
 
 # %% ../nbs/foundation/01_config.ipynb #79292f49
 from __future__ import annotations
-import os, dataclasses
+import os, re, tempfile, dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import torch
 
 # %% auto #0
 __all__ = ['MODES', 'DEVICES', 'ENV_VARS', 'SettingsError', 'default_cache_dir', 'Settings', 'get_settings', 'resolve_device',
-           'seed_everything', 'subset_sizes']
+           'seed_everything', 'subset_sizes', 'display_path']
 
 # %% ../nbs/foundation/01_config.ipynb #616e2885
 MODES = ('quick', 'full')
@@ -124,3 +124,20 @@ def subset_sizes(settings: Settings | None = None) -> tuple[int | None, int | No
     "`(n_train, n_test)` to use: the quick-mode sizes, or `(None, None)` (all data) in full mode."
     s = get_settings(settings)
     return (s.quick_train, s.quick_test) if s.quick else (None, None)
+
+# %% ../nbs/foundation/01_config.ipynb #8ec4e4ce
+def display_path(path, # a path, or a text holding paths
+                 settings: Settings | None = None, # whose data, cache and weights locations to use
+                ) -> str:
+    "`path` with machine-specific roots replaced by `$FEATVIZ_WEIGHTS`, `$FEATVIZ_DATA`, `$FEATVIZ_CACHE`, `$TMPDIR` or `~`."
+    s = settings if isinstance(settings, Settings) else get_settings(settings)
+    roots = {}
+    for root, name in ((Path.home(), '~'), (tempfile.gettempdir(), '$TMPDIR'), (s.cache_dir, '$FEATVIZ_CACHE'),
+                       (s.data_dir, '$FEATVIZ_DATA'), (s.weights, '$FEATVIZ_WEIGHTS')):
+        if root is None: continue
+        for form in {str(Path(root)), str(Path(root).resolve())}:
+            if form not in ('/', '.'): roots[form.rstrip('/')] = name
+    text = str(path)
+    for form in sorted(roots, key=len, reverse=True):
+        text = re.sub(re.escape(form) + r'(?![\w.-])', lambda m, n=roots[form]: n, text)
+    return text

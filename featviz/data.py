@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import Settings, get_settings
+from .config import Settings, display_path, get_settings
 from .store import atomic_write, file_sha256
 
 # %% auto #0
@@ -41,7 +41,7 @@ class ImageData:
     def __repr__(self):
         shp = lambda a: '×'.join(map(str, a.shape))
         return (f"ImageData({self.name!r}: train {shp(self.x_train)}, test {shp(self.x_test)}, "
-                f"{len(self.classes)} classes, from {self.source})")
+                f"{len(self.classes)} classes, from {display_path(self.source)})")
 
     @property
     def image_shape(self) -> tuple: return self.x_train.shape[1:]
