@@ -17,8 +17,10 @@ from .store import atomic_write, get_store
 from .site import SiteError, build_site, find_notebooks
 
 # %% auto #0
-__all__ = ['SKIP_TAG', 'chapter_number', 'study_notebooks', 'select_notebooks', 'NotebookResult', 'clean_notebook',
-           'run_notebook', 'resolve_timeout', 'Progress', 'run_study', 'setup_report', 'info_text', 'main']
+__all__ = ['SKIP_TAG', 'STUDY_DIR', 'STUDY_MARK', 'SITE_FILES', 'chapter_number', 'study_notebooks', 'select_notebooks',
+           'NotebookResult', 'clean_notebook', 'run_notebook', 'resolve_timeout', 'Progress', 'run_study',
+           'setup_report', 'info_text', 'StudyConflict', 'project_nbs', 'shipped_study', 'study_files', 'sync_study',
+           'study_folder', 'main']
 
 # %% ../nbs/foundation/07_cli.ipynb #0cb4375d
 def chapter_number(nb_rel: str | Path) -> int | None:
@@ -331,34 +333,120 @@ def info_text(settings: Settings | None = None) -> str:
     else: text += '\nnothing missing'
     return text
 
+# %% ../nbs/foundation/07_cli.ipynb #da867da3
+STUDY_DIR = 'featviz-study'                         # the study folder `featviz run` makes outside a clone
+STUDY_MARK = '.featviz-study'                       # marks a folder as one
+SITE_FILES = ('_quarto.yml', 'nbdev.yml', 'sidebar.yml', 'styles.css')
+
+class StudyConflict(ValueError):
+    "Files of a study folder that differ from the shipped study (edited by the user, or from another version)."
+
+def project_nbs(cwd: str | Path | None = None) -> Path | None:
+    "The notebook folder of the nbdev project (`pyproject.toml` with `[tool.nbdev]`) at or above `cwd`; `None` outside."
+    import tomllib
+    d0 = Path(cwd or Path.cwd()).resolve()
+    for d in (d0, *d0.parents):
+        if not (f := d/'pyproject.toml').is_file(): continue
+        try: nbdev = tomllib.loads(f.read_text()).get('tool', {}).get('nbdev')
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError): continue
+        if nbdev is not None: return d/nbdev.get('nbs_path', 'nbs')
+    return None
+
+def shipped_study() -> Path:
+    "The study's notebooks and site configuration installed with featviz (`featviz/nbs`; `nbs/` in a source tree)."
+    import featviz
+    pkg = Path(featviz.__file__).resolve().parent
+    for d in (pkg/'nbs', pkg.parent/'nbs'):
+        if (d/'sidebar.yml').is_file(): return d
+    raise FileNotFoundError(f"the study's notebooks are not installed with featviz ({pkg}/nbs is missing): "
+                            f"reinstall featviz from a wheel, or pass --nbs DIR")
+
+def study_files(root: str | Path) -> list[str]:
+    "The study's files under `root`, relative: its notebooks (not checkpoints) and the site configuration."
+    root = Path(root)
+    return sorted([p.relative_to(root).as_posix() for p in find_notebooks(root)] +
+                  [f for f in SITE_FILES if (root/f).is_file()])
+
+def _content(path: Path):
+    "What counts as a file's content: a notebook's cells (type and source, not outputs), else the text."
+    if path.suffix != '.ipynb': return path.read_text()
+    return [(c['cell_type'], ''.join(c['source'])) for c in json.loads(path.read_text())['cells']]
+
+def sync_study(dest: str | Path = STUDY_DIR, force: bool = False, src: str | Path | None = None) -> dict:
+    "Copy the shipped study (or `src`) into `dest`: missing files added, unchanged ones kept, edited ones only if `force`."
+    from featviz import __version__
+    src, dest = Path(src) if src is not None else shipped_study(), Path(dest)
+    done = dict(copied=[], kept=[], replaced=[])
+    changed = [f for f in study_files(src) if (dest/f).exists() and _content(dest/f) != _content(src/f)]
+    if changed and not force:
+        raise StudyConflict(f"{len(changed)} file(s) in {dest} differ from the study shipped with featviz {__version__} "
+                            f"({', '.join(changed)}): they are kept. Run them as they are with --nbs {dest}, or replace "
+                            f"them with the shipped versions with --force (your edits would be lost)")
+    for f in study_files(src):
+        if (dest/f).exists() and f not in changed: done['kept'].append(f); continue
+        (dest/f).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(dest/f, 'wb') as out: out.write((src/f).read_bytes())
+        (dest/f).chmod(0o644)
+        done['replaced' if f in changed else 'copied'].append(f)
+    if not (dest/STUDY_MARK).exists():
+        with atomic_write(dest/STUDY_MARK, 'w') as out: out.write(json.dumps(dict(featviz=__version__)) + '\n')
+    return done
+
+def study_folder(cwd: str | Path | None = None) -> Path:
+    "Outside a clone, the study folder to work in: the marked one `cwd` is in, else `cwd/featviz-study`."
+    d0 = Path(cwd or Path.cwd()).resolve()
+    return next((d for d in (d0, *d0.parents) if (d/STUDY_MARK).is_file()), d0/STUDY_DIR)
+
 # %% ../nbs/foundation/07_cli.ipynb #8f7932fa
+_WHERE = (" Without --nbs: in a clone of the project, its nbs/; outside one, the study folder the working directory is "
+          "in, else ./featviz-study/ (made from the notebooks installed with featviz).")
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='featviz', description="Run the featviz study, build its report site, check the setup.")
-    sub = p.add_subparsers(dest='command', metavar='{run,site,info}')
-    r = sub.add_parser('run', help="execute the notebooks in order and write their outputs back")
+    sub = p.add_subparsers(dest='command', metavar='{run,site,info,init}')
+    r = sub.add_parser('run', help="execute the notebooks in order and write their outputs back",
+                       description="Execute the study's notebooks in order, each in a fresh kernel, and write their "
+                                   "outputs back." + _WHERE + " Outside a clone the folder is first brought up to date "
+                                   "with the installed study; notebooks you edited are never overwritten (the run "
+                                   "stops and names them) unless --force.")
     m = r.add_mutually_exclusive_group()
-    m.add_argument('--quick', dest='mode', action='store_const', const='quick', help="subsets (the test run; the default)")
+    m.add_argument('--quick', dest='mode', action='store_const', const='quick', help="subsets (the test run; the default unless FEATVIZ_MODE=full)")
     m.add_argument('--full', dest='mode', action='store_const', const='full', help="all data (the study)")
     s = r.add_mutually_exclusive_group()
     s.add_argument('--from', dest='start', metavar='NN', help="start at this notebook (chapter number, name or path)")
     s.add_argument('--only', action='append', metavar='NN', help="run only this notebook (repeatable)")
-    r.add_argument('--nbs', metavar='DIR', help="notebook folder (default: the project's nbs/)")
+    r.add_argument('--nbs', metavar='DIR', help="notebook folder (default: see above)")
     r.add_argument('--timeout', type=int, metavar='S',
                    help="per-cell time limit in seconds, 0 for none (default: none in full mode; in quick mode "
                         "cell_timeout from pyproject.toml, as nbdev-test)")
-    si = sub.add_parser('site', help="render the notebooks to a static HTML site (no Quarto needed)")
+    r.add_argument('--force', action='store_true', help="outside a clone: replace edited notebooks of the study folder "
+                                                        "with the installed ones")
+    si = sub.add_parser('site', help="render the notebooks to a static HTML site (no Quarto needed)",
+                        description="Render the executed notebooks to a static HTML site that works offline." + _WHERE)
     si.add_argument('--out', metavar='DIR', help="output folder (default: site/ beside the notebook folder)")
-    si.add_argument('--nbs', metavar='DIR', help="notebook folder (default: the project's nbs/)")
+    si.add_argument('--nbs', metavar='DIR', help="notebook folder (default: see above)")
     sub.add_parser('info', help="show the resolved settings and what is missing (no network)")
+    i = sub.add_parser('init', help="copy the installed study's notebooks into a folder to run and edit them",
+                       description="Copy the notebooks and site configuration installed with featviz into DIR; files "
+                                   "already there are kept, edited ones are reported (and replaced only with --force).")
+    i.add_argument('dir', nargs='?', default=STUDY_DIR, metavar='DIR', help=f"study folder (default: ./{STUDY_DIR})")
+    i.add_argument('--force', action='store_true', help="replace notebooks that differ from the installed ones")
     return p
 
-def _default_nbs() -> Path:
-    from nbdev.config import get_config
-    cfg = get_config()
-    return Path(cfg.config_path)/cfg.nbs_path
+def _default_nbs(make: bool = True, force: bool = False) -> Path:
+    "The project's nbs/ in a clone; outside, the study folder (synced with the shipped study if `make`)."
+    if (nbs := project_nbs()) is not None: return nbs
+    folder = study_folder()
+    if make or not folder.exists(): _report_sync(folder, sync_study(folder, force=force))
+    return folder
+
+def _report_sync(folder: Path, done: dict):
+    if done['copied'] or done['replaced']:
+        print(f"featviz: study folder {folder}: {len(done['copied'])} file(s) copied, {len(done['replaced'])} replaced, "
+              f"{len(done['kept'])} kept")
 
 def _cmd_run(a) -> int:
-    nbs = Path(a.nbs) if a.nbs else _default_nbs()
+    nbs = Path(a.nbs) if a.nbs else _default_nbs(force=a.force)
     log = run_study(nbs, a.mode, a.start, a.only, a.timeout)
     store = get_store(get_settings(mode=log['mode']))
     if not log['ok']:
@@ -370,7 +458,7 @@ def _cmd_run(a) -> int:
     return 0
 
 def _cmd_site(a) -> int:
-    nbs = Path(a.nbs) if a.nbs else _default_nbs()
+    nbs = Path(a.nbs) if a.nbs else _default_nbs(make=False)
     out = Path(a.out) if a.out else nbs.resolve().parent/'site'
     t0 = time.perf_counter()
     pages = build_site(nbs, out, log=lambda p: print(f"  {p.src:<40} -> {p.page:<32} {p.seconds:6.2f} s"))
@@ -381,17 +469,24 @@ def _cmd_info(a) -> int:
     print(info_text())
     return 0
 
+def _cmd_init(a) -> int:
+    folder = Path(a.dir)
+    done = sync_study(folder, force=a.force)
+    print(f"featviz init: {folder}: {len(done['copied'])} file(s) copied, {len(done['replaced'])} replaced, "
+          f"{len(done['kept'])} kept; run it with: featviz run --nbs {folder}")
+    return 0
+
 def main(argv: list[str] | None = None) -> int:
-    "The `featviz` command: `run`, `site` or `info`; returns the exit status."
+    "The `featviz` command: `run`, `site`, `info` or `init`; returns the exit status."
     p = _parser()
     a = p.parse_args(argv)
     if a.command is None:
         p.print_help()
         return 2
-    try: return dict(run=_cmd_run, site=_cmd_site, info=_cmd_info)[a.command](a)
+    try: return dict(run=_cmd_run, site=_cmd_site, info=_cmd_info, init=_cmd_init)[a.command](a)
     except SiteError as e:
         print(f"featviz {a.command}: error: {e}", file=sys.stderr)
         return 1
-    except (ValueError, FileNotFoundError) as e:      # SettingsError, a bad selection
+    except (ValueError, FileNotFoundError) as e:      # SettingsError, a bad selection, StudyConflict
         print(f"featviz {a.command}: error: {e}", file=sys.stderr)
         return 2

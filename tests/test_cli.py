@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell
 
-from featviz.cli import main, resolve_timeout, run_study
+from featviz.cli import STUDY_DIR, main, resolve_timeout, run_study, study_files
 from featviz.config import get_settings
 from featviz.store import get_store
 
@@ -187,6 +187,33 @@ def test_progress_when_output_is_a_log(tmp_path, capsys):
     # the default interval (30 s) prints nothing between a short notebook's first and last line
     assert run_study(nbs, 'quick')['ok']
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+# --- outside a clone: the study folder -------------------------------------------------------------------------
+
+def test_outside_a_clone_the_study_folder(tmp_path, monkeypatch, capsys):
+    "init copies the installed study; run refuses to overwrite an edited notebook unless --force; site builds from it."
+    outside = tmp_path/'outside'
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    assert main(['site', '--out', str(tmp_path/'site')]) == 0         # no study folder yet: made, then rendered
+    folder = outside/STUDY_DIR
+    assert study_files(folder) == study_files(ROOT/'nbs') and (tmp_path/'site'/'index.html').is_file()
+    assert f'study folder {folder}: {len(study_files(folder))} file(s) copied' in capsys.readouterr().out
+    nb = folder/'00_baseline.ipynb'
+    edited = nb.read_text().replace('"source": [', '"source": [\n    "# my note\\n",', 1)
+    nb.write_text(edited)
+    assert main(['run', '--quick', '--only', 'index']) == 2
+    err = capsys.readouterr().err
+    assert 'differ from the study shipped with featviz' in err and '(00_baseline.ipynb)' in err and '--force' in err
+    assert nb.read_text() == edited                                    # the user's edit is kept
+    monkeypatch.chdir(folder/'foundation')                             # inside the study folder: it is the one used
+    assert main(['init', str(folder), '--force']) == 0
+    assert nb.read_bytes() == (ROOT/'nbs'/'00_baseline.ipynb').read_bytes()
+    assert '0 file(s) copied, 1 replaced' in capsys.readouterr().out
+    assert main(['run', '--quick', '--only', 'index']) == 0            # runs there, writes outputs back
+    assert get_store(get_settings()).load_json('run/last')['nbs'] == str(folder)
+    assert main(['run', '--quick', '--only', 'index']) == 0            # a run's outputs are not edits: nothing to sync
+    assert 'study folder' not in capsys.readouterr().out
 
 # --- featviz site -----------------------------------------------------------------------------------------------
 
