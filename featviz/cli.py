@@ -7,7 +7,7 @@ Docs: https://featviz.github.io/featviz/foundation/cli.html.md"""
 
 # %% ../nbs/foundation/07_cli.ipynb #8b0d5012
 from __future__ import annotations
-import argparse, json, os, re, sys, tempfile, time, warnings
+import argparse, json, os, re, sys, tempfile, threading, time, warnings
 from dataclasses import dataclass, asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,8 +17,10 @@ from .store import atomic_write, get_store
 from .site import SiteError, build_site, find_notebooks
 
 # %% auto #0
-__all__ = ['SKIP_TAG', 'chapter_number', 'study_notebooks', 'select_notebooks', 'NotebookResult', 'clean_notebook',
-           'run_notebook', 'run_study', 'setup_report', 'info_text', 'main']
+__all__ = ['SKIP_TAG', 'STUDY_DIR', 'STUDY_MARK', 'SITE_FILES', 'chapter_number', 'study_notebooks', 'select_notebooks',
+           'NotebookResult', 'clean_notebook', 'run_notebook', 'resolve_timeout', 'Progress', 'run_study',
+           'setup_report', 'info_text', 'StudyConflict', 'project_nbs', 'shipped_study', 'study_files', 'sync_study',
+           'study_folder', 'main']
 
 # %% ../nbs/foundation/07_cli.ipynb #0cb4375d
 def chapter_number(nb_rel: str | Path) -> int | None:
@@ -69,12 +71,13 @@ class NotebookResult:
     cell: int | None = None
     source: str = ''
     error: str = ''
+    kernel_log: str = ''   # the kernel process's stdout/stderr, kept on failure
 
     def describe(self) -> str:
-        "One line naming the notebook, and for a failure the failing cell and the error."
+        "One line naming the notebook, and for a failure the failing cell, the error and the kernel's log."
         if self.ok: return f"{self.path}: ok in {self.seconds:.1f} s"
         where = f", cell {self.cell} (`{self.source}`)" if self.cell is not None else ''
-        return f"{self.path}{where}: {self.error}"
+        return f"{self.path}{where}: {self.error}" + (f" (kernel log: {self.kernel_log})" if self.kernel_log else '')
 
 def _project_config(path: Path):
     from nbdev.config import get_config
@@ -102,7 +105,7 @@ def _first_line(src: str) -> str:
     return (lines[0].strip() if lines else src.strip())[:100]
 
 def run_notebook(path: str | Path, mode: str = 'quick', timeout: int | None = None, save: bool = True,
-                 on_cell=None) -> NotebookResult:
+                 on_cell=None, on_start=None, kernel_log: str | Path | None = None) -> NotebookResult:
     "Execute notebook `path` in a fresh kernel in `mode`; save its cleaned outputs back on success."
     import nbformat
     from nbclient import NotebookClient
@@ -115,30 +118,42 @@ def run_notebook(path: str | Path, mode: str = 'quick', timeout: int | None = No
     for c in nb.cells:
         if c.cell_type == 'code' and c.get('id') not in run_ids:
             c.metadata.setdefault('tags', []).append(SKIP_TAG); tagged.append(c)
-    n_code = sum(c.cell_type == 'code' and c not in tagged for c in nb.cells)
+    n_code = sum(c.cell_type == 'code' and c not in tagged and bool(c.source.strip()) for c in nb.cells)
     state = dict(cell=None, done=0)
-    def started(cell, cell_index, **kw): state['cell'] = cell_index
+    def started(cell, cell_index, **kw):
+        state['cell'] = cell_index
+        if on_start: on_start(state['done'] + 1, n_code, _first_line(cell.source))
     def executed(cell, cell_index, **kw):
         if SKIP_TAG in cell.metadata.get('tags', []): return
         state['done'] += 1
         if on_cell: on_cell(state['done'], n_code)
     env = dict(os.environ, FEATVIZ_MODE=mode, MPLBACKEND='module://matplotlib_inline.backend_inline')
+    if timeout is not None and timeout <= 0: timeout = None                   # 0: no limit
+    # interrupted on timeout, the kernel answers with this error instead of being killed mid-reply
+    on_timeout = dict(ename='CellTimeoutError', evalue=f'the cell ran longer than {timeout} s (raise --timeout)')
+    own_log = kernel_log is None                                            # a temporary log, removed on success
+    if own_log: fd, kernel_log = tempfile.mkstemp(prefix=f'featviz-kernel-{path.stem}-', suffix='.log'); os.close(fd)
+    kernel_log = Path(kernel_log)
+    kernel_log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     res = NotebookResult(str(path), 0.0, True)
-    with tempfile.TemporaryDirectory(prefix='featviz-kernel-') as sockets:
+    with open(kernel_log, 'w') as klog, tempfile.TemporaryDirectory(prefix='featviz-kernel-') as sockets:
         # a local kernel talks over Unix sockets in a private folder (over TCP, ipykernel warns it is unencrypted)
         ipc = Config(KernelManager=dict(transport='ipc', ip=f'{sockets}/k')) if os.name == 'posix' else Config()
         client = NotebookClient(nb, timeout=timeout, kernel_name='python3', skip_cells_with_tag=SKIP_TAG, config=ipc,
+                                interrupt_on_timeout=True, error_on_timeout=on_timeout,
                                 resources={'metadata': {'path': str(path.parent.resolve())}},
                                 on_cell_start=started, on_cell_executed=executed)
-        try: client.execute(env=env)
+        try: client.execute(env=env, stdout=klog, stderr=klog)
         except CellExecutionError as e: res.ok, res.error = False, f"{e.ename}: {e.evalue}"
-        except CellTimeoutError: res.ok, res.error = False, f"CellTimeoutError: the cell ran longer than {timeout} s (raise --timeout)"
+        except CellTimeoutError: res.ok, res.error = False, on_timeout['ename'] + ': ' + on_timeout['evalue']
         except Exception as e: res.ok, res.error = False, f"{type(e).__name__}: {e}"
     res.seconds = time.perf_counter() - t0
     if not res.ok:
+        res.kernel_log = str(kernel_log)
         if (i := state['cell']) is not None: res.cell, res.source = i, _first_line(nb.cells[i].source)
         return res
+    if own_log: kernel_log.unlink(missing_ok=True)
     for c in tagged:
         c.metadata['tags'].remove(SKIP_TAG)
         if not c.metadata['tags']: del c.metadata['tags']
@@ -154,33 +169,81 @@ def _selector(rel: Path) -> str:
     n = chapter_number(rel)
     return f'{n:02d}' if n is not None else rel.with_suffix('').as_posix()
 
+def resolve_timeout(mode: str, timeout: int | None, nbs_path: str | Path) -> int | None:
+    "Per-cell limit in seconds (`None`: none): `timeout` if given (0 lifts it), none in full mode, else `cell_timeout`."
+    if timeout is not None: return timeout if timeout > 0 else None
+    if mode == 'full': return None
+    return int(_project_config(Path(nbs_path)).get('cell_timeout', 600) or 600)
+
+class Progress:
+    "Progress lines for a log: notebook `name`, the cell being run (n of N), elapsed time; one at most every `every` s."
+    def __init__(self, name: str, every: float = 30.0, out=print):
+        self.name, self.every, self.out, self.cell = name, every, out, None
+        self.t0 = self.last = time.perf_counter()
+        self.lock, self.stop = threading.Lock(), threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def __enter__(self): self.thread.start(); return self
+    def __exit__(self, *exc): self.stop.set(); self.thread.join()
+
+    def _say(self, msg: str):
+        now = time.perf_counter()
+        self.out(f"    {self.name}: {msg}; {now - self.t0:.0f} s in this notebook")
+        self.last = now
+
+    def start(self, k: int, n: int, source: str):
+        "Cell `k` of `n` (first line `source`) starts."
+        with self.lock: self.cell = (k, n, source, time.perf_counter())
+
+    def done(self, k: int, n: int):
+        "Cell `k` of `n` ended: a line if the last one is `every` seconds old."
+        with self.lock:
+            if time.perf_counter() - self.last >= self.every: self._say(f"cell {k}/{n} done")
+            self.cell = None
+
+    def _beat(self):
+        while not self.stop.wait(self.every / 4):
+            with self.lock:
+                if self.cell and time.perf_counter() - max(self.last, self.cell[3]) >= self.every:
+                    k, n, src, t = self.cell
+                    self._say(f"cell {k}/{n} (`{src}`) running for {time.perf_counter() - t:.0f} s")
+
 def run_study(nbs_path: str | Path = 'nbs', mode: str | None = None, start: str | None = None,
               only: list[str] | None = None, timeout: int | None = None, settings: Settings | None = None,
-              out=print) -> dict:
+              out=print, progress_every: float = 30.0) -> dict:
     "Execute the study's notebooks (all, from `start`, or `only` some) in `mode`; returns and stores the run log."
     cfg = get_settings(settings, mode=mode)
     root = Path(nbs_path)
     todo = select_notebooks(study_notebooks(root), root, start, only)
-    if timeout is None: timeout = int(_project_config(root).get('cell_timeout', 600) or 600)
+    timeout = resolve_timeout(cfg.mode, timeout, root)
+    store = get_store(cfg)
     log = dict(mode=cfg.mode, nbs=str(root.resolve()), started=datetime.now(timezone.utc).isoformat(timespec='seconds'),
-               ok=True, seconds=0.0, notebooks=[], failed=None)
+               ok=True, seconds=0.0, timeout=timeout, notebooks=[], failed=None)
     tty = out is print and sys.stdout.isatty()
+    def say(msg):
+        out(msg)
+        if out is print: sys.stdout.flush()                  # a log file gets each line as it is printed
     def counter(i, n): print(f"\r    cell {i}/{n}", end='', flush=True)
-    out(f"featviz run: {len(todo)} notebook(s) in {root}, {cfg.mode} mode")
+    limit = 'no cell time limit' if timeout is None else f'cell time limit {timeout} s'
+    say(f"featviz run: {len(todo)} notebook(s) in {root}, {cfg.mode} mode, {limit}")
     t0 = time.perf_counter()
     for k, p in enumerate(todo, 1):
         rel = p.relative_to(root)
-        if tty: print(f"[{k}/{len(todo)}] {rel.as_posix()} ...", flush=True)
-        r = run_notebook(p, cfg.mode, timeout, on_cell=counter if tty else None)
+        say(f"[{k}/{len(todo)}] {rel.as_posix()} ...")
+        klog = store.path(f"run/kernels/{rel.with_suffix('').as_posix()}", '.log')
+        if tty: r = run_notebook(p, cfg.mode, timeout, on_cell=counter, kernel_log=klog)
+        else:
+            with Progress(rel.as_posix(), progress_every, say) as prog:
+                r = run_notebook(p, cfg.mode, timeout, on_cell=prog.done, on_start=prog.start, kernel_log=klog)
         if tty: print('\r' + ' ' * 30 + '\r', end='')
         r.path = rel.as_posix()
         log['notebooks'].append(dict(path=r.path, seconds=round(r.seconds, 3), ok=r.ok))
-        out(f"[{k}/{len(todo)}] {r.path:<40} {'ok' if r.ok else 'FAILED'} {r.seconds:8.1f} s")
+        say(f"[{k}/{len(todo)}] {r.path:<40} {'ok' if r.ok else 'FAILED'} {r.seconds:8.1f} s")
         if not r.ok:
             log.update(ok=False, failed=asdict(r), resume_from=_selector(rel))
             break
     log['seconds'] = round(time.perf_counter() - t0, 3)
-    get_store(cfg).save_json('run/last', log)
+    store.save_json('run/last', log)
     return log
 
 # %% ../nbs/foundation/07_cli.ipynb #f2031d13
@@ -270,32 +333,120 @@ def info_text(settings: Settings | None = None) -> str:
     else: text += '\nnothing missing'
     return text
 
+# %% ../nbs/foundation/07_cli.ipynb #da867da3
+STUDY_DIR = 'featviz-study'                         # the study folder `featviz run` makes outside a clone
+STUDY_MARK = '.featviz-study'                       # marks a folder as one
+SITE_FILES = ('_quarto.yml', 'nbdev.yml', 'sidebar.yml', 'styles.css')
+
+class StudyConflict(ValueError):
+    "Files of a study folder that differ from the shipped study (edited by the user, or from another version)."
+
+def project_nbs(cwd: str | Path | None = None) -> Path | None:
+    "The notebook folder of the nbdev project (`pyproject.toml` with `[tool.nbdev]`) at or above `cwd`; `None` outside."
+    import tomllib
+    d0 = Path(cwd or Path.cwd()).resolve()
+    for d in (d0, *d0.parents):
+        if not (f := d/'pyproject.toml').is_file(): continue
+        try: nbdev = tomllib.loads(f.read_text()).get('tool', {}).get('nbdev')
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError): continue
+        if nbdev is not None: return d/nbdev.get('nbs_path', 'nbs')
+    return None
+
+def shipped_study() -> Path:
+    "The study's notebooks and site configuration installed with featviz (`featviz/nbs`; `nbs/` in a source tree)."
+    import featviz
+    pkg = Path(featviz.__file__).resolve().parent
+    for d in (pkg/'nbs', pkg.parent/'nbs'):
+        if (d/'sidebar.yml').is_file(): return d
+    raise FileNotFoundError(f"the study's notebooks are not installed with featviz ({pkg}/nbs is missing): "
+                            f"reinstall featviz from a wheel, or pass --nbs DIR")
+
+def study_files(root: str | Path) -> list[str]:
+    "The study's files under `root`, relative: its notebooks (not checkpoints) and the site configuration."
+    root = Path(root)
+    return sorted([p.relative_to(root).as_posix() for p in find_notebooks(root)] +
+                  [f for f in SITE_FILES if (root/f).is_file()])
+
+def _content(path: Path):
+    "What counts as a file's content: a notebook's cells (type and source, not outputs), else the text."
+    if path.suffix != '.ipynb': return path.read_text()
+    return [(c['cell_type'], ''.join(c['source'])) for c in json.loads(path.read_text())['cells']]
+
+def sync_study(dest: str | Path = STUDY_DIR, force: bool = False, src: str | Path | None = None) -> dict:
+    "Copy the shipped study (or `src`) into `dest`: missing files added, unchanged ones kept, edited ones only if `force`."
+    from featviz import __version__
+    src, dest = Path(src) if src is not None else shipped_study(), Path(dest)
+    done = dict(copied=[], kept=[], replaced=[])
+    changed = [f for f in study_files(src) if (dest/f).exists() and _content(dest/f) != _content(src/f)]
+    if changed and not force:
+        raise StudyConflict(f"{len(changed)} file(s) in {dest} differ from the study shipped with featviz {__version__} "
+                            f"({', '.join(changed)}): they are kept. Run them as they are with --nbs {dest}, or replace "
+                            f"them with the shipped versions with --force (your edits would be lost)")
+    for f in study_files(src):
+        if (dest/f).exists() and f not in changed: done['kept'].append(f); continue
+        (dest/f).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(dest/f, 'wb') as out: out.write((src/f).read_bytes())
+        (dest/f).chmod(0o644)
+        done['replaced' if f in changed else 'copied'].append(f)
+    if not (dest/STUDY_MARK).exists():
+        with atomic_write(dest/STUDY_MARK, 'w') as out: out.write(json.dumps(dict(featviz=__version__)) + '\n')
+    return done
+
+def study_folder(cwd: str | Path | None = None) -> Path:
+    "Outside a clone, the study folder to work in: the marked one `cwd` is in, else `cwd/featviz-study`."
+    d0 = Path(cwd or Path.cwd()).resolve()
+    return next((d for d in (d0, *d0.parents) if (d/STUDY_MARK).is_file()), d0/STUDY_DIR)
+
 # %% ../nbs/foundation/07_cli.ipynb #8f7932fa
+_WHERE = (" Without --nbs: in a clone of the project, its nbs/; outside one, the study folder the working directory is "
+          "in, else ./featviz-study/ (made from the notebooks installed with featviz).")
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='featviz', description="Run the featviz study, build its report site, check the setup.")
-    sub = p.add_subparsers(dest='command', metavar='{run,site,info}')
-    r = sub.add_parser('run', help="execute the notebooks in order and write their outputs back")
+    sub = p.add_subparsers(dest='command', metavar='{run,site,info,init}')
+    r = sub.add_parser('run', help="execute the notebooks in order and write their outputs back",
+                       description="Execute the study's notebooks in order, each in a fresh kernel, and write their "
+                                   "outputs back." + _WHERE + " Outside a clone the folder is first brought up to date "
+                                   "with the installed study; notebooks you edited are never overwritten (the run "
+                                   "stops and names them) unless --force.")
     m = r.add_mutually_exclusive_group()
-    m.add_argument('--quick', dest='mode', action='store_const', const='quick', help="subsets (the test run)")
+    m.add_argument('--quick', dest='mode', action='store_const', const='quick', help="subsets (the test run; the default unless FEATVIZ_MODE=full)")
     m.add_argument('--full', dest='mode', action='store_const', const='full', help="all data (the study)")
     s = r.add_mutually_exclusive_group()
     s.add_argument('--from', dest='start', metavar='NN', help="start at this notebook (chapter number, name or path)")
     s.add_argument('--only', action='append', metavar='NN', help="run only this notebook (repeatable)")
-    r.add_argument('--nbs', metavar='DIR', help="notebook folder (default: the project's nbs/)")
-    r.add_argument('--timeout', type=int, metavar='S', help="per-cell timeout in seconds (default: cell_timeout in pyproject.toml)")
-    si = sub.add_parser('site', help="render the notebooks to a static HTML site (no Quarto needed)")
+    r.add_argument('--nbs', metavar='DIR', help="notebook folder (default: see above)")
+    r.add_argument('--timeout', type=int, metavar='S',
+                   help="per-cell time limit in seconds, 0 for none (default: none in full mode; in quick mode "
+                        "cell_timeout from pyproject.toml, as nbdev-test)")
+    r.add_argument('--force', action='store_true', help="outside a clone: replace edited notebooks of the study folder "
+                                                        "with the installed ones")
+    si = sub.add_parser('site', help="render the notebooks to a static HTML site (no Quarto needed)",
+                        description="Render the executed notebooks to a static HTML site that works offline." + _WHERE)
     si.add_argument('--out', metavar='DIR', help="output folder (default: site/ beside the notebook folder)")
-    si.add_argument('--nbs', metavar='DIR', help="notebook folder (default: the project's nbs/)")
+    si.add_argument('--nbs', metavar='DIR', help="notebook folder (default: see above)")
     sub.add_parser('info', help="show the resolved settings and what is missing (no network)")
+    i = sub.add_parser('init', help="copy the installed study's notebooks into a folder to run and edit them",
+                       description="Copy the notebooks and site configuration installed with featviz into DIR; files "
+                                   "already there are kept, edited ones are reported (and replaced only with --force).")
+    i.add_argument('dir', nargs='?', default=STUDY_DIR, metavar='DIR', help=f"study folder (default: ./{STUDY_DIR})")
+    i.add_argument('--force', action='store_true', help="replace notebooks that differ from the installed ones")
     return p
 
-def _default_nbs() -> Path:
-    from nbdev.config import get_config
-    cfg = get_config()
-    return Path(cfg.config_path)/cfg.nbs_path
+def _default_nbs(make: bool = True, force: bool = False) -> Path:
+    "The project's nbs/ in a clone; outside, the study folder (synced with the shipped study if `make`)."
+    if (nbs := project_nbs()) is not None: return nbs
+    folder = study_folder()
+    if make or not folder.exists(): _report_sync(folder, sync_study(folder, force=force))
+    return folder
+
+def _report_sync(folder: Path, done: dict):
+    if done['copied'] or done['replaced']:
+        print(f"featviz: study folder {folder}: {len(done['copied'])} file(s) copied, {len(done['replaced'])} replaced, "
+              f"{len(done['kept'])} kept")
 
 def _cmd_run(a) -> int:
-    nbs = Path(a.nbs) if a.nbs else _default_nbs()
+    nbs = Path(a.nbs) if a.nbs else _default_nbs(force=a.force)
     log = run_study(nbs, a.mode, a.start, a.only, a.timeout)
     store = get_store(get_settings(mode=log['mode']))
     if not log['ok']:
@@ -307,7 +458,7 @@ def _cmd_run(a) -> int:
     return 0
 
 def _cmd_site(a) -> int:
-    nbs = Path(a.nbs) if a.nbs else _default_nbs()
+    nbs = Path(a.nbs) if a.nbs else _default_nbs(make=False)
     out = Path(a.out) if a.out else nbs.resolve().parent/'site'
     t0 = time.perf_counter()
     pages = build_site(nbs, out, log=lambda p: print(f"  {p.src:<40} -> {p.page:<32} {p.seconds:6.2f} s"))
@@ -318,17 +469,24 @@ def _cmd_info(a) -> int:
     print(info_text())
     return 0
 
+def _cmd_init(a) -> int:
+    folder = Path(a.dir)
+    done = sync_study(folder, force=a.force)
+    print(f"featviz init: {folder}: {len(done['copied'])} file(s) copied, {len(done['replaced'])} replaced, "
+          f"{len(done['kept'])} kept; run it with: featviz run --nbs {folder}")
+    return 0
+
 def main(argv: list[str] | None = None) -> int:
-    "The `featviz` command: `run`, `site` or `info`; returns the exit status."
+    "The `featviz` command: `run`, `site`, `info` or `init`; returns the exit status."
     p = _parser()
     a = p.parse_args(argv)
     if a.command is None:
         p.print_help()
         return 2
-    try: return dict(run=_cmd_run, site=_cmd_site, info=_cmd_info)[a.command](a)
+    try: return dict(run=_cmd_run, site=_cmd_site, info=_cmd_info, init=_cmd_init)[a.command](a)
     except SiteError as e:
         print(f"featviz {a.command}: error: {e}", file=sys.stderr)
         return 1
-    except (ValueError, FileNotFoundError) as e:      # SettingsError, a bad selection
+    except (ValueError, FileNotFoundError) as e:      # SettingsError, a bad selection, StudyConflict
         print(f"featviz {a.command}: error: {e}", file=sys.stderr)
         return 2

@@ -1,12 +1,12 @@
 "The `featviz` command: `info` offline, `run` (outputs written back, times logged, failures named, `--from`), `site`."
-import json, os, subprocess, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell
 
-from featviz.cli import main
+from featviz.cli import STUDY_DIR, main, resolve_timeout, run_study, study_files
 from featviz.config import get_settings
 from featviz.store import get_store
 
@@ -134,6 +134,86 @@ def test_run_bad_selection_and_folder(study, tmp_path, capsys):
     assert main(['run', '--nbs', str(tmp_path/'missing')]) == 1
     assert 'does not exist' in capsys.readouterr().err
     with pytest.raises(SystemExit): main(['run', '--quick', '--full'])
+
+# --- time limits, clean failures, progress in a log -------------------------------------------------------------
+
+@pytest.fixture
+def slow_study(tmp_path):
+    "A project whose pyproject.toml sets cell_timeout = 1, with a notebook whose cell sleeps 3 s and one that fails."
+    proj = tmp_path/'proj'
+    (proj/'nbs').mkdir(parents=True)
+    (proj/'pyproject.toml').write_text('[tool.nbdev]\nnbs_path = "nbs"\ncell_timeout = 1\n')
+    _nb(proj/'nbs'/'00_slow.ipynb', new_code_cell("import time"), new_code_cell("time.sleep(3)\nprint('slept')"))
+    _nb(proj/'nbs'/'01_bad.ipynb', new_code_cell("1/0"))
+    return proj/'nbs'
+
+def test_full_mode_has_no_cell_limit_unless_asked(slow_study, capsys):
+    assert resolve_timeout('full', None, ROOT/'nbs') is None        # the study itself: full mode never caps a cell
+    assert resolve_timeout('quick', None, ROOT/'nbs') == 900        # quick mode: pyproject's cell_timeout, as nbdev-test
+    assert (resolve_timeout('quick', None, slow_study), resolve_timeout('full', 5, slow_study)) == (1, 5)
+    # the 3 s cell outlasts cell_timeout = 1: full mode runs it, quick mode stops it
+    assert main(['run', '--full', '--nbs', str(slow_study), '--only', '00']) == 0
+    assert 'full mode, no cell time limit' in capsys.readouterr().out
+    assert _text(_outputs(slow_study/'00_slow.ipynb')[1]) == 'slept\n'
+    assert main(['run', '--quick', '--nbs', str(slow_study), '--only', '00']) == 1
+    assert 'CellTimeoutError: the cell ran longer than 1 s' in capsys.readouterr().err
+
+def test_timeout_and_failure_end_cleanly(slow_study, tmp_path):
+    "An explicit --timeout caps a full run; the kernel's own messages go to a log file, never to the terminal."
+    env = _offline_env(tmp_path, FEATVIZ_CACHE=str(tmp_path/'cache'))
+    for sel, error in (('00', "cell 2 (`time.sleep(3)`): CellTimeoutError: the cell ran longer than 1 s"),
+                       ('01', "cell 1 (`1/0`): ZeroDivisionError: division by zero")):
+        r = _featviz(['run', '--full', '--timeout', '1', '--nbs', str(slow_study), '--only', sel], env)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert error in r.stderr
+        for noise in ('Traceback', 'ZMQError', 'IPKernelApp', 'Exception in message handler'):
+            assert noise not in r.stdout + r.stderr, r.stdout + r.stderr
+        log = Path(re.search(r'\(kernel log: (.+?\.log)\)', r.stderr).group(1))
+        assert log.is_file() and log.is_relative_to(tmp_path/'cache'/'artifacts'/'run'/'kernels')
+
+def test_progress_when_output_is_a_log(tmp_path, capsys):
+    "Not on a terminal: the notebook, the cell being run (n of N) and the elapsed time, at the given interval."
+    nbs = tmp_path/'nbs'
+    nbs.mkdir()
+    _nb(nbs/'00_steps.ipynb', new_code_cell("import time; time.sleep(0.3)"), new_code_cell("time.sleep(0.3)"),
+        new_code_cell("time.sleep(2.5)"), new_code_cell("x = 1"))
+    assert run_study(nbs, 'quick', progress_every=0.5)['ok']
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == '[1/1] 00_steps.ipynb ...' and lines[-1].startswith('[1/1] 00_steps.ipynb') and ' ok ' in lines[-1]
+    # a cell that ends 0.5 s or more after the last line is reported; neither 0.3 s cell can be preceded by a heartbeat
+    assert any(re.fullmatch(r'    00_steps\.ipynb: cell [12]/4 done; \d+ s in this notebook', l) for l in lines), lines
+    beats = [l for l in lines if l.startswith('    00_steps.ipynb: cell 3/4 (`time.sleep(2.5)`) running for ')]
+    assert len(beats) >= 2, lines                                   # heartbeats while the long cell runs
+    # the default interval (30 s) prints nothing between a short notebook's first and last line
+    assert run_study(nbs, 'quick')['ok']
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+# --- outside a clone: the study folder -------------------------------------------------------------------------
+
+def test_outside_a_clone_the_study_folder(tmp_path, monkeypatch, capsys):
+    "init copies the installed study; run refuses to overwrite an edited notebook unless --force; site builds from it."
+    outside = tmp_path/'outside'
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    assert main(['site', '--out', str(tmp_path/'site')]) == 0         # no study folder yet: made, then rendered
+    folder = outside/STUDY_DIR
+    assert study_files(folder) == study_files(ROOT/'nbs') and (tmp_path/'site'/'index.html').is_file()
+    assert f'study folder {folder}: {len(study_files(folder))} file(s) copied' in capsys.readouterr().out
+    nb = folder/'00_baseline.ipynb'
+    edited = nb.read_text().replace('"source": [', '"source": [\n    "# my note\\n",', 1)
+    nb.write_text(edited)
+    assert main(['run', '--quick', '--only', 'index']) == 2
+    err = capsys.readouterr().err
+    assert 'differ from the study shipped with featviz' in err and '(00_baseline.ipynb)' in err and '--force' in err
+    assert nb.read_text() == edited                                    # the user's edit is kept
+    monkeypatch.chdir(folder/'foundation')                             # inside the study folder: it is the one used
+    assert main(['init', str(folder), '--force']) == 0
+    assert nb.read_bytes() == (ROOT/'nbs'/'00_baseline.ipynb').read_bytes()
+    assert '0 file(s) copied, 1 replaced' in capsys.readouterr().out
+    assert main(['run', '--quick', '--only', 'index']) == 0            # runs there, writes outputs back
+    assert get_store(get_settings()).load_json('run/last')['nbs'] == str(folder)
+    assert main(['run', '--quick', '--only', 'index']) == 0            # a run's outputs are not edits: nothing to sync
+    assert 'study folder' not in capsys.readouterr().out
 
 # --- featviz site -----------------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"The wheel `python -m build` makes holds every module, the shipped samples and the `featviz` console script."
+"The wheel `python -m build` makes holds every module, the shipped samples, the study (notebooks + site configuration) and the `featviz` console script."
 import configparser, hashlib, shutil, subprocess, sys, zipfile
 from pathlib import Path
 
@@ -14,6 +14,7 @@ def wheel(tmp_path_factory):
     src = tmp_path_factory.mktemp('src')
     for f in ('pyproject.toml', 'README.md'): shutil.copy2(ROOT/f, src/f)
     shutil.copytree(ROOT/'featviz', src/'featviz', ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+    shutil.copytree(ROOT/'nbs', src/'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints', '_proc', '_docs'))
     dist = tmp_path_factory.mktemp('dist')
     r = subprocess.run([sys.executable, '-m', 'build', '--wheel', '--no-isolation', '--outdir', str(dist), str(src)],
                        capture_output=True, text=True, timeout=300)
@@ -36,3 +37,14 @@ def test_wheel_contents(wheel):
         eps.read_string(z.read(ep).decode())
         assert eps['console_scripts']['featviz'] == 'featviz.cli:main'
         assert not [n for n in names if n.startswith(('tests/', 'nbs/', 'benchmarks/'))]
+
+def test_wheel_ships_the_study(wheel):
+    "Every notebook of nbs/ (foundation and chapters, with their outputs) and the site configuration, as featviz/nbs/."
+    from featviz.cli import SITE_FILES, study_files
+    files = study_files(ROOT/'nbs')
+    assert {'index.ipynb', '00_baseline.ipynb', *SITE_FILES} <= set(files)
+    assert any(f.startswith('foundation/') for f in files) and any(f.startswith('06_') for f in files)
+    with zipfile.ZipFile(wheel) as z:
+        shipped = {n.removeprefix('featviz/nbs/') for n in z.namelist() if n.startswith('featviz/nbs/')}
+        assert shipped == set(files), f'missing: {set(files) - shipped}, unexpected: {shipped - set(files)}'
+        for f in files: assert z.read(f'featviz/nbs/{f}') == (ROOT/'nbs'/f).read_bytes(), f
