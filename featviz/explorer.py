@@ -475,6 +475,7 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
                    labels=None, # `(n,)` indices into `classes`, or any labels (their sorted unique values are the classes)
                    classes: list[str] | None = None, # class names
                    *, features: Mapping[str, np.ndarray] | None = None, # `{layer: (n, d)}`: neighbours in feature space
+                   neighbours: Mapping[str, np.ndarray] | None = None, # `{layer: (n, k)}` precomputed (`feature_neighbours`)
                    k: int = 10, # neighbours listed on click
                    pca_dims: int | None = 50, # features with more columns are reduced by PCA before the neighbour search
                    predictions=None, # `(n,)` predicted class indices, or `{layer: (n,)}`: the "misclassified" filter
@@ -500,6 +501,7 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
         if len(labels) != n: raise ExplorerError(f"labels has {len(labels)} rows but there are {n} images")
         codes, classes = _label_codes(labels, classes)
     feats = _per_layer(features, layers, 'features') if features is not None else {l: None for l in layers}
+    given = _per_layer(neighbours, layers, 'neighbours') if neighbours is not None else {l: None for l in layers}
     preds = _per_layer(predictions, layers, 'predictions')
     isos = _per_layer(isolated, layers, 'isolated')
     if names is not None and len(names) != n: raise ExplorerError(f"names has {len(names)} entries but there are {n} images")
@@ -514,8 +516,13 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
             X = _check_rows(X, n, f"the features of layer {l!r}")
             if X.ndim != 2: raise ExplorerError(f"the features of layer {l!r} must be 2-D (n, d), got {X.shape}")
             space = 'feature space' + (f' (PCA-{pca_dims} of {X.shape[1]})' if pca_dims and X.shape[1] > pca_dims else f' ({X.shape[1]}-d)')
+        elif given[l] is not None: space = 'feature space (precomputed)'
         else: X, space = xys[l], 'the 2-D map (no features given)'
-        nb = feature_neighbours(X, k, pca_dims, seed, n_jobs)
+        if given[l] is not None:
+            nb = _check_rows(given[l], n, f"the neighbours of layer {l!r}", k, dtype=np.int64)
+            if nb.min() < 0 or nb.max() >= n: raise ExplorerError(f"the neighbours of layer {l!r} must be image indices 0..{n - 1}")
+            nb = nb.astype(np.uint32)
+        else: nb = feature_neighbours(X, k, pca_dims, seed, n_jobs)
         entry = dict(name=l, xy=blocks.add(xys[l], 'f4'), bounds=[float(v) for v in (*xys[l].min(0), *xys[l].max(0))],
                      neighbours=blocks.add(nb, 'u4'), k=k, space=space, predictions=None, misclassified=None, isolated=None)
         if (p := preds[l]) is not None:
