@@ -118,7 +118,7 @@ _CSS = r"""html,body{margin:0;height:100%;font:13px system-ui,-apple-system,"Seg
 #fv-neighbours li{cursor:pointer;text-align:center;font-size:11px;border:2px solid transparent;padding:1px}
 #fv-neighbours li:hover{border-color:#0d6efd}
 #fv-neighbours canvas{display:block;margin:0 auto;width:56px;height:56px;image-rendering:pixelated;border-bottom:3px solid}
-#fv-nb-head{text-transform:none;font-size:12px;color:#212529}
+#fv-panel #fv-nb-head{text-transform:none;font-size:12px;color:#212529}
 .fv-wrong{color:#c0392b;font-weight:600}
 """
 
@@ -244,7 +244,7 @@ function drawOverlay() {
   function place(i) { sx[i] = c[2 * i] * st.s + st.tx; sy[i] = -c[2 * i + 1] * st.s + st.ty; }
   if (sel >= 0) {
     var nb = neighbours(sel);
-    if (nb) for (var q = 0; q < nb.length; q++) { place(nb[q]); ring(nb[q], r + 3, "#000", 1); }
+    if (nb) for (var q = 0; q < nb.length; q++) { place(nb[q]); ring(nb[q], thumbPx ? thumbPx * 0.75 : r + 3, "#000", thumbPx ? 2 : 1); }
     place(sel); var rs = Math.max(r + 7, thumbPx * 0.8 + 3); ring(sel, rs, "#fff", 5); ring(sel, rs, "#000", 2.5);
   }
   var h = st.hovered;

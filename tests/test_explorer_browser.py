@@ -230,3 +230,34 @@ def test_class_filter(page, browser):
         wrong = int(d['layers'][d['meta']['layers'][0]['name']]['misclassified'].sum())
         assert browser.execute_script('return window.featvizExplorer.shown') == wrong
     assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+def test_pan_zoom_and_thumbnails(page, browser):
+    "Dragging pans without selecting, the wheel zooms about the cursor, thumbnails appear when zoomed in and can be turned off."
+    from selenium.webdriver.common.action_chains import ActionChains
+    assert _open(browser, page) == []
+    fe = 'window.featvizExplorer'
+    i, x, y = browser.execute_script(LONE_JS)
+    _move(browser, x, y)
+    ActionChains(browser).click_and_hold().move_by_offset(40, 25).move_by_offset(20, 5).release().perform()
+    x1, y1 = browser.execute_script(f'return {fe}.screenXY({i})')
+    assert abs(x1 - x - 60) < 1.5 and abs(y1 - y - 30) < 1.5, (x, y, x1, y1)
+    assert browser.execute_script(f'return {fe}.selected') == -1              # a drag is not a click
+    wheel = '''var o = document.getElementById('fv-overlay'), b = o.getBoundingClientRect();
+        o.dispatchEvent(new WheelEvent('wheel', {deltaY: arguments[2], clientX: b.left + arguments[0], clientY: b.top + arguments[1], bubbles: true, cancelable: true}));'''
+    px, py = round(x1), round(y1)                                             # mouse events carry whole pixels
+    zoom0 = browser.execute_script(f'return {fe}.zoom')
+    for _ in range(6): browser.execute_script(wheel, px, py, -400)           # zoom in about the point, e^3.6 = 37x
+    browser.execute_script('return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))')
+    zoom = browser.execute_script(f'return {fe}.zoom')
+    assert zoom > 30, zoom
+    x2, y2 = browser.execute_script(f'return {fe}.screenXY({i})')
+    f = zoom / zoom0                                                           # the map point under the cursor stays put
+    assert abs(x2 - (px + f * (x1 - px))) < 1e-3 * f and abs(y2 - (py + f * (y1 - py))) < 1e-3 * f, (x1, y1, x2, y2, f)
+    _wait(browser, f'return {fe}.thumbnailsDrawn', 10, 'thumbnails at high zoom')
+    browser.find_element('id', 'fv-thumbs').click()
+    browser.execute_script('return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))')
+    assert browser.execute_script(f'return {fe}.thumbnailsDrawn') is False
+    browser.find_element('id', 'fv-reset').click()
+    browser.execute_script('return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))')
+    assert abs(browser.execute_script(f'return {fe}.zoom') - 1) < 1e-6
+    assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
