@@ -229,6 +229,11 @@ def test_class_filter(page, browser):
         browser.find_element('css selector', 'input[name="fv-subset"][value="misclassified"]').click()
         wrong = int(d['layers'][d['meta']['layers'][0]['name']]['misclassified'].sum())
         assert browser.execute_script('return window.featvizExplorer.shown') == wrong
+    if (iso := d['layers'][d['meta']['layers'][0]['name']]['isolated']) is not None:
+        browser.find_element('css selector', 'input[name="fv-subset"][value="isolated"]').click()
+        assert browser.execute_script('return window.featvizExplorer.shown') == int(iso.sum()) < n
+        browser.find_element('css selector', f'#fv-classes input[data-class="{c}"]').click()     # both filters at once
+        assert browser.execute_script('return window.featvizExplorer.shown') == int(iso[d['labels'] != c].sum())
     assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
 
 def test_pan_zoom_and_thumbnails(page, browser):
