@@ -2,6 +2,7 @@
 
 Modules:
 
+- `featviz.backbones`: Every torchvision classification model by name with its ImageNet weights and their own preprocessing, timm models when timm is installed, local checkpoints (including the ResNet v1 stride layout), any `nn.Module`; hookable layers listed with their output shapes.
 - `featviz.cli`: `featviz run` executes the study's notebooks in order and writes their outputs back, `featviz site` renders them to a static report, `featviz info` says what is configured and what is missing.
 - `featviz.config`: One small, printable configuration for the whole study: quick or full mode, where data, weights and artifacts live, the seed, the device and the architecture.
 - `featviz.data`: MNIST and CIFAR-10 as verified uint8 arrays, found wherever they are: a path you pass, `FEATVIZ_DATA`, fastai's download cache or download, or the small sample shipped inside the package.

@@ -129,7 +129,7 @@ def _split_files(files):
     "Image files and the rest (listed as skipped)."
     _, image_extensions = _fastai_files()
     imgs = [f for f in files if f.suffix.lower() in image_extensions]
-    other = [Skipped(str(f), f"not an image file (extension {f.suffix or 'none'!r})") for f in files if f.suffix.lower() not in image_extensions]
+    other = [Skipped(str(f), f"{f} is not an image file (extension {f.suffix or 'none'!r})") for f in files if f.suffix.lower() not in image_extensions]
     return imgs, other
 
 # %% ../nbs/foundation/images.ipynb #827a706c
@@ -193,7 +193,7 @@ def _list_split(d: Path, labelled: bool, classes: list[str] | None):
     files, skipped = _split_files(sorted(get_files(d, recurse=True)))
     if not labelled: return files, None, skipped
     names = [f.relative_to(d).parts[0] if len(f.relative_to(d).parts) > 1 else None for f in files]
-    skipped += [Skipped(str(f), f"not in a class folder (images belong in {d}/<class>/)") for f, n in zip(files, names) if n is None]
+    skipped += [Skipped(str(f), f"{f} is not in a class folder (images belong in {d}/<class>/)") for f, n in zip(files, names) if n is None]
     keep = [(f, classes.index(n)) for f, n in zip(files, names) if n is not None]
     return [f for f, _ in keep], np.array([c for _, c in keep], dtype=np.int64), skipped
 
@@ -350,7 +350,7 @@ class ImageDataset(torch.utils.data.Dataset):
             img = _item_to_image(item, self.size, self.channels, self.resize)
             if img.shape != self.shape:
                 raise DataError(f"item {i} is {img.shape} after conversion but the set's images are {self.shape}: pass size=")
-            return torch.from_numpy(np.ascontiguousarray(img)), label, True, ''
+            return torch.from_numpy(np.require(img, requirements=['C', 'W'])), label, True, ''
         except DataError as e:
             return torch.zeros(self.shape, dtype=torch.uint8), label, False, str(e)
 
