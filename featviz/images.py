@@ -108,10 +108,12 @@ def _try_probe(p):
     try: return probe_image(p), None
     except DataError as e: return None, str(e)
 
-def probe_files(files: Sequence[Path], on_error: str = 'skip', threads: int = 8) -> tuple[np.ndarray, list[Skipped]]:
-    "Probe every file in a thread pool: a boolean mask of the good ones, their (width, height), and the skipped."
+def probe_files(files: Sequence[Path], on_error: str = 'skip', threads: int = 1) -> tuple[np.ndarray, np.ndarray, list[Skipped]]:
+    "Probe every file (`threads` > 1: in a thread pool, for network disks): a mask of the good ones, their (width, height), the skipped."
     _check_on_error(on_error)
-    with ThreadPoolExecutor(threads) as ex: res = list(ex.map(_try_probe, files, chunksize=64))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as ex: res = list(ex.map(_try_probe, files))
+    else: res = list(map(_try_probe, files))
     bad = [Skipped(str(f), why) for f, (_, why) in zip(files, res) if why]
     if bad and on_error == 'raise': raise DataError(bad[0].reason + " (on_error='raise'; use on_error='skip' to list and skip such files)")
     ok = np.array([why is None for _, why in res], dtype=bool)
