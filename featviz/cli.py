@@ -205,16 +205,8 @@ _DATA_NAMES = dict(mnist='MNIST', cifar10='CIFAR-10')
 _DATA_FILES = dict(mnist='the MNIST IDX files (train-images-idx3-ubyte.gz, ...)',
                    cifar10='cifar-10-python.tar.gz')
 
-def _fastai_data_dir(name: str) -> Path:
-    "Where fastai's `untar_data` extracts dataset `name` (no download)."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', FutureWarning)      # torch.jit deprecations raised while fastai imports
-        from fastai.data.external import URLs
-    url = URLs.MNIST if name == 'mnist' else URLs.CIFAR
-    return URLs.path(url, c_key='data').with_suffix('')
-
 def _check_data(cfg: Settings, lines: list, missing: list):
-    from featviz.data import DATASETS, _locate
+    from featviz.data import DATASETS, fastai_data_dir, locate_dataset
     if cfg.data_dir is not None and not cfg.data_dir.exists():
         lines.append(f"data: FEATVIZ_DATA={cfg.data_dir} (does not exist)")
         missing.append(f"FEATVIZ_DATA={cfg.data_dir} does not exist: set FEATVIZ_DATA to a directory holding "
@@ -223,14 +215,16 @@ def _check_data(cfg: Settings, lines: list, missing: list):
     for name in DATASETS:
         label = _DATA_NAMES[name]
         if cfg.data_dir is not None:
-            if found := _locate(name, cfg.data_dir): lines.append(f"data: {label}: {found[1]} ({found[0]})")
+            if found := locate_dataset(name, cfg.data_dir): lines.append(f"data: {label}: {found[1]} ({found[0]})")
             else:
                 lines.append(f"data: {label}: not in FEATVIZ_DATA={cfg.data_dir}")
                 missing.append(f"FEATVIZ_DATA={cfg.data_dir} has no {label}: put {_DATA_FILES[name]} there "
                                f"(or in its {name}/ subfolder)")
             continue
-        d = _fastai_data_dir(name)
-        if d.exists() and (found := _locate(name, d)): lines.append(f"data: {label}: fastai's cache {found[1]}")
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', FutureWarning)      # torch.jit deprecations raised while fastai imports
+            d = fastai_data_dir(name)
+        if d.exists() and (found := locate_dataset(name, d)): lines.append(f"data: {label}: fastai's cache {found[1]}")
         else:
             fallback = "quick mode uses the small sample shipped with featviz" if cfg.quick else "full mode will download it"
             lines.append(f"data: {label}: FEATVIZ_DATA unset, not in fastai's cache ({fallback})")

@@ -21,7 +21,8 @@ from .store import atomic_write, file_sha256
 __all__ = ['MNIST_CLASSES', 'MNIST_FILES', 'MNIST_RAW_MD5', 'MNIST_COUNTS', 'CIFAR10_CLASSES', 'CIFAR10_COUNTS',
            'CIFAR10_ARCHIVE_SHA256', 'CIFAR10_MEMBER_MD5', 'DATASETS', 'DataError', 'ImageData', 'read_idx',
            'load_mnist_idx', 'load_image_folders', 'load_cifar10_archive', 'load_cifar10_batches', 'write_sample',
-           'load_sample', 'load_dataset', 'load_mnist', 'load_cifar10', 'image_dataloaders']
+           'load_sample', 'locate_dataset', 'fastai_data_dir', 'load_dataset', 'load_mnist', 'load_cifar10',
+           'image_dataloaders']
 
 # %% ../nbs/foundation/data.ipynb #c648b8ee
 class DataError(ValueError):
@@ -275,8 +276,8 @@ def load_sample(name: str) -> ImageData:
 # %% ../nbs/foundation/data.ipynb #8c139af6
 DATASETS = ('mnist', 'cifar10')
 
-def _locate(name: str, root: Path):
-    "Find `name` under `root`: `(kind, path)` with kind 'idx', 'archive', 'batches' or 'folders', else None."
+def locate_dataset(name: str, root: Path) -> tuple[str, Path] | None:
+    "Find dataset `name` under `root`: `(kind, path)` with kind 'idx', 'archive', 'batches' or 'folders', else None."
     if name == 'mnist':
         if d := _mnist_idx_dir(root): return 'idx', d
         for d in (root/'mnist_png', root):
@@ -315,7 +316,7 @@ def _fastai_url(name):
     from fastai.data.external import URLs
     return URLs.MNIST if name == 'mnist' else URLs.CIFAR
 
-def _fastai_extracted(name) -> Path:
+def fastai_data_dir(name) -> Path:
     "Where fastai's `untar_data` extracts dataset `name` (without downloading anything)."
     from fastai.data.external import URLs
     url = _fastai_url(name)
@@ -332,15 +333,15 @@ def load_dataset(name: str, path: str | Path | None = None, settings: Settings |
         if not root.exists():
             raise DataError(f"{what}={str(root)!r} does not exist: point it at a directory holding the {name} files "
                             f"(or unset FEATVIZ_DATA to download them)")
-        found = _locate(name, root)
+        found = locate_dataset(name, root)
         if found is None:
             want = ('MNIST IDX files (train-images-idx3-ubyte.gz, ...) or mnist_png/' if name == 'mnist' else
                     'cifar-10-python.tar.gz/.tar.xz, cifar-10-batches-py/ or cifar10/{train,test}/')
             raise DataError(f"no {name} files found in {root} (nor in its mnist/, MNIST/raw/, cifar10/ subfolders): "
                             f"expected {want}; fix {what}")
         return _load_located(name, *found, verify, s.cache_dir)
-    local = _fastai_extracted(name)
-    if local.exists() and (found := _locate(name, local)): return _load_located(name, *found, verify, s.cache_dir)
+    local = fastai_data_dir(name)
+    if local.exists() and (found := locate_dataset(name, local)): return _load_located(name, *found, verify, s.cache_dir)
     if s.quick:
         warnings.warn(f"featviz: no {name} data configured (FEATVIZ_DATA unset, nothing in fastai's cache): quick mode "
                       f"uses the small shipped sample. Set FEATVIZ_DATA to a directory with the {name} files for real data.",
@@ -351,7 +352,7 @@ def load_dataset(name: str, path: str | Path | None = None, settings: Settings |
     except Exception as e:
         raise DataError(f"could not download {name} with fastai's untar_data ({type(e).__name__}: {e}): offline? "
                         f"Set FEATVIZ_DATA to a directory holding the {name} files") from None
-    found = _locate(name, p)
+    found = locate_dataset(name, p)
     if found is None: raise DataError(f"fastai's download {p} does not have the expected {name} layout")
     return _load_located(name, *found, verify, s.cache_dir)
 

@@ -16,11 +16,12 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE, trustworthiness
 from sklearn.metrics import silhouette_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 # %% auto #0
-__all__ = ['METHODS', 'pca_reduce', 'embed_2d', 'knn_accuracy', 'cluster_metrics', 'metrics_table']
+__all__ = ['METHODS', 'pca_reduce', 'tsne_perplexity', 'embed_2d', 'embed_all', 'knn_accuracy', 'cluster_metrics',
+           'metrics_table', 'isolation_scores']
 
 # %% ../nbs/foundation/embed.ipynb #55a72874
 METHODS = ('opentsne', 'sklearn', 'umap')
@@ -38,11 +39,22 @@ def _check_features(X, name='features') -> np.ndarray:
     if not np.isfinite(X).all(): raise ValueError(f"{name} contains NaN or infinite values")
     return X
 
-def embed_2d(X: np.ndarray, method: str = 'opentsne', *, perplexity: float = 30.0, seed: int = 0,
-             pca_dims: int | None = 50, n_jobs: int = 1, **kwargs) -> np.ndarray:
+def tsne_perplexity(n: int, perplexity: float = 30.0) -> float:
+    "`perplexity`, lowered to just below t-SNE's limit `(n - 1) / 3` for small sets of `n` points."
+    return min(perplexity, (n - 1) / 3 - 1)
+
+def embed_2d(X: np.ndarray,                  # features (N, D)
+             method: str = 'opentsne',       # 'opentsne', 'sklearn' or 'umap'
+             *,
+             perplexity: float | None = None, # t-SNE perplexity; None: `tsne_perplexity(N)` (30 unless N is small)
+             seed: int = 0,                  # random state
+             pca_dims: int | None = 50,      # PCA to this many dimensions first (None: raw features)
+             n_jobs: int = 1,                # threads
+             **kwargs) -> np.ndarray:
     "A 2-D map of `X` `(N, D)`: openTSNE (default), scikit-learn's 'sklearn' t-SNE or 'umap'; PCA to `pca_dims` first."
     if method not in METHODS: raise ValueError(f"method={method!r} is not one of {METHODS}")
     X = _check_features(X)
+    if perplexity is None: perplexity = tsne_perplexity(len(X))
     if method != 'umap' and not 0 < perplexity < (len(X) - 1) / 3:
         raise ValueError(f"perplexity={perplexity} must be below (n_samples - 1) / 3 = {(len(X) - 1) / 3:.1f} for {len(X)} samples")
     Z = pca_reduce(X, pca_dims, seed)
@@ -63,6 +75,19 @@ def embed_2d(X: np.ndarray, method: str = 'opentsne', *, perplexity: float = 30.
                               "(or use method='opentsne')") from None
         emb = umap.UMAP(n_components=2, random_state=seed, **kwargs).fit_transform(Z)
     return np.asarray(emb, dtype=np.float32)
+
+# %% ../nbs/foundation/embed.ipynb #cae99091
+def embed_all(features: Mapping,   # name -> features (N, D); any hashable names, e.g. (layer, sample) tuples
+              **kwargs             # passed to `embed_2d` (method, perplexity, seed, n_jobs, ...)
+             ) -> tuple[dict, dict]:
+    "A 2-D map of each named feature set and the seconds each map took: `(maps, seconds)`, in the order given."
+    maps, seconds = {}, {}
+    for name, X in features.items():
+        X = np.asarray(X)
+        t0 = time.perf_counter()
+        maps[name] = embed_2d(X, **kwargs)
+        seconds[name] = time.perf_counter() - t0
+    return maps, seconds
 
 # %% ../nbs/foundation/embed.ipynb #ea8f39de
 def _subsample(n: int, labels, size: int | None, seed: int):
@@ -102,3 +127,15 @@ def cluster_metrics(features: np.ndarray, labels, embedding: np.ndarray | None =
 def metrics_table(entries: Mapping[str, tuple], **kwargs) -> pd.DataFrame:
     "One `cluster_metrics` row per entry `name: (features, labels[, embedding])`: a study's table."
     return pd.concat([cluster_metrics(*v, name=name, **kwargs) for name, v in entries.items()])
+
+# %% ../nbs/foundation/embed.ipynb #9184d308
+def isolation_scores(X: np.ndarray,   # features (N, D) or a 2-D map
+                     labels,          # N labels
+                     k: int = 10      # neighbours looked at (the point itself excluded)
+                    ) -> np.ndarray:
+    "Share of each sample's `k` nearest neighbours (excluding itself) with a different label."
+    X, y = np.asarray(X, dtype=np.float32), np.asarray(labels)
+    if len(X) != len(y): raise ValueError(f"{len(X)} rows but {len(y)} labels")
+    if not 0 < k < len(X): raise ValueError(f"k={k} must be between 1 and n_samples - 1 = {len(X) - 1}")
+    nn_idx = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X, return_distance=False)[:, 1:]
+    return (y[nn_idx] != y[:, None]).mean(1)
