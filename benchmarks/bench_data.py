@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from featviz.config import get_settings
-from featviz.data import load_cifar10, load_mnist, load_mnist_idx, _locate
+from featviz.data import load_cifar10, load_mnist, load_mnist_idx, locate_dataset
 from featviz.baseline import NearestClassMean
 from timing import median_time, report
 
@@ -23,7 +23,7 @@ def main():
         print(f"  -> cache speed-up: {t_cold/t_warm:.1f}x")
     finally: shutil.rmtree(cache, ignore_errors=True)
 
-    kind, d = _locate('mnist', s.data_dir)
+    kind, d = locate_dataset('mnist', s.data_dir)
     report('MNIST IDX parse + verify (70k images)', median_time(lambda: load_mnist_idx(d), repeat=5), 70000, 'img')
 
     m = load_mnist(settings=s)

@@ -21,7 +21,9 @@ import torch
 from featviz.config import get_settings
 from featviz.data import load_mnist
 from featviz.embed import embed_2d
-from featviz.features import FeatureCache, LayerOutputs, Preprocess, ScatteringFeatures, extract_features
+from featviz.features import FeatureCache, Preprocess, extract_features
+from featviz.layers import LayerOutputs
+from featviz.scattering import ScatteringFeatures
 from timing import median_time, report
 
 def bare_forward(model, x, bs):

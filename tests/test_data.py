@@ -188,7 +188,7 @@ def test_fastai_cache_is_used_without_download(tmp_path, monkeypatch):
     "A dataset already extracted by fastai's untar_data is found offline, in quick and full mode alike."
     import fastai.data.external as ext
     monkeypatch.setattr(ext, 'untar_data', lambda *a, **k: pytest.fail('must not download'))
-    d = D._fastai_extracted('mnist')
+    d = D.fastai_data_dir('mnist')
     assert d.name == 'mnist_png' and str(tmp_path/'fastai') in str(d)
     from PIL import Image
     smp = D.load_sample('mnist')
