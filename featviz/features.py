@@ -23,6 +23,7 @@ from fastprogress.fastprogress import progress_bar
 
 from .config import Settings, get_settings, resolve_device
 from .data import ImageData
+from .distributed import dist_state, extract_sharded, rank_device, to_device
 from .store import atomic_write, file_sha256
 
 _logger = logging.getLogger(__name__)   # featviz.features: cache hits, misses and rebuilt entries
@@ -155,7 +156,7 @@ def _run(fn, x, indices, names, pre, pools, bs, device, bf16, channels_last, all
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             for s in (progress_bar(starts, leave=False) if progress else starts):
                 batch = x[s:s + bs] if indices is None else x[indices[s:s + bs]]
-                xb = pre(torch.from_numpy(np.require(batch, requirements=['C', 'W'])).to(device, non_blocking=True))
+                xb = pre(to_device(torch.from_numpy(np.require(batch, requirements=['C', 'W'])), device))
                 if channels_last and xb.ndim == 4: xb = xb.contiguous(memory_format=torch.channels_last)
                 for k, t in _named_outputs(fn(xb), names).items():
                     p = pool_output(t, pools[k]).float()
@@ -294,7 +295,7 @@ def extract_features(fn: Callable, data: ImageData | np.ndarray, split: str = 't
     names = output_names(fn)
     pools = _pools(fn, pool, names)
     pre = preprocess or getattr(fn, 'preprocess', None) or Preprocess()
-    dev = resolve_device(settings) if device is None else torch.device(device)
+    dev = rank_device(settings) if device is None else torch.device(device)
     if cache is True: cache = FeatureCache(settings=settings)
     if cache and out_dir is not None: raise ValueError("pass cache= or out_dir=, not both: cached features already live in .npy files")
     if cache:
@@ -313,6 +314,9 @@ def extract_features(fn: Callable, data: ImageData | np.ndarray, split: str = 't
         out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
         allocate = lambda k, shape: np.lib.format.open_memmap(out_dir/f".{_slug(k)}.npy.tmp", mode='w+', dtype=np.float32, shape=shape)
     else: allocate = lambda k, shape: np.empty(shape, dtype=np.float32)
+    if (dist := dist_state(str(dev))).distributed:     # under torchrun/accelerate: this rank's shard, merged into one entry
+        run = lambda rows, alloc, prog: _run(fn, x, rows, names, pre, pools, bs, dev, bf16, channels_last, alloc, prog)
+        return extract_sharded(run, n, idx, bs, labels, cache, parts if cache else None, out_dir, progress, t0, dist)
     outs = {}
     try: outs, shapes = _run(fn, x, idx, names, pre, pools, bs, dev, bf16, channels_last,
                              lambda k, shape: outs.setdefault(k, allocate(k, shape)), progress)
