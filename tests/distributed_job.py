@@ -1,9 +1,10 @@
 """Jobs that tests/test_distributed.py runs in one process (`python`) and in two (`torchrun --nproc_per_node 2`).
 
-    python tests/distributed_job.py extract CACHE_DIR [--model small|resnet50] [--images N] [--bs BS]
+    python tests/distributed_job.py extract CACHE_DIR [--model small|resnet50] [--images N] [--bs BS] [--no-cache]
     python tests/distributed_job.py finetune CACHE_DIR [--n-train N] [--n-test N]
 
-`extract` writes the features of the shipped MNIST sample's first N test images to the feature cache in CACHE_DIR.
+`extract` writes the features of the shipped MNIST sample's first N test images to the feature cache in CACHE_DIR
+(with --no-cache: no cache, `out_dir=CACHE_DIR/out`).
 With FEATVIZ_TEST_CRASH_RANK=R, rank R dies (os._exit, no clean-up) in its second batch, once another rank has a
 complete shard: a crash mid-extraction. `finetune` trains a random-init ResNet-18 for one frozen and one unfrozen
 epoch and saves it; every rank writes `rank<R>.json` (losses and a checksum of its weights) into CACHE_DIR.
@@ -47,8 +48,8 @@ def extract(a):
         from featviz.models import create_backbone
         body, _ = create_backbone('resnet50')
         fn, pre = LayerOutputs(body, ['layer3', 'layer4']), Preprocess()
-    fs = extract_features(fn, data, 'test', indices=np.arange(a.images), preprocess=pre, bs=a.bs, progress=False,
-                          cache=FeatureCache(Path(a.cache)/'features'))
+    where = dict(out_dir=Path(a.cache)/'out') if a.no_cache else dict(cache=FeatureCache(Path(a.cache)/'features'))
+    fs = extract_features(fn, data, 'test', indices=np.arange(a.images), preprocess=pre, bs=a.bs, progress=False, **where)
     print(f"rank {os.environ.get('RANK', 0)}: {fs!r}", flush=True)
 
 
@@ -94,6 +95,7 @@ if __name__ == '__main__':
     p.add_argument('--model', default='small', choices=['small', 'resnet50'])
     p.add_argument('--images', type=int, default=300)
     p.add_argument('--bs', type=int, default=64)
+    p.add_argument('--no-cache', action='store_true', help='extract with out_dir=CACHE_DIR/out instead of a feature cache')
     p.add_argument('--n-train', type=int, default=256)
     p.add_argument('--n-test', type=int, default=128)
     a = p.parse_args()

@@ -54,6 +54,18 @@ def test_two_processes_equal_one(tmp_path):
     assert not list((tmp_path/'two'/'features').rglob('rows*')), "shards left after the merge"
 
 
+def test_two_processes_without_cache(tmp_path):
+    "No feature cache: the ranks exchange their shards through the process group; rank 0 writes out_dir."
+    launch(['extract', tmp_path/'one', '--images', 200, '--bs', 64])
+    r = launch(['extract', tmp_path/'two', '--images', 200, '--bs', 64, '--no-cache'], nproc=2)
+    one = entries(tmp_path/'one')
+    for layer in ('c1', 'c2'):
+        ref = next(a for f, a in one.items() if f'-{layer}-' in f)
+        assert np.array_equal(np.load(tmp_path/'two'/'out'/f'{layer}.npy'), ref)
+    assert r.stdout.count('no cache') == 2                          # both ranks return the whole FeatureSet
+    assert sorted(p.name for p in (tmp_path/'two'/'out').iterdir()) == ['c1.npy', 'c2.npy']
+
+
 def test_two_processes_resnet50(tmp_path):
     w = Path(os.environ.get('FEATVIZ_TEST_WEIGHTS', SHARED_WEIGHTS))
     if not w.exists(): pytest.skip(f'ResNet-50 checkpoint not found at {w}')
