@@ -1,5 +1,5 @@
 "Distributed extraction and fine-tuning: real 2-process launches (torchrun over gloo on the CPU) against one process."
-import json, os, subprocess, sys
+import argparse, json, os, subprocess, sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,14 @@ def launch(args, nproc: int = 1, env: dict | None = None, check: bool = True, ti
     return r
 
 
+def one_process(cache: Path, model: str = 'small', images: int = 300, bs: int = 64):
+    "The job's extraction in this (pytest's) process: the single-process reference, without a launch's start-up."
+    sys.path.insert(0, str(JOB.parent))
+    import distributed_job
+    distributed_job.extract(argparse.Namespace(cache=str(cache), model=model, images=images, bs=bs, no_cache=False))
+    return entries(cache)
+
+
 def entries(root: Path) -> dict[str, np.ndarray]:
     "The complete entries (those with a sidecar) of the feature cache under `root`, by file name."
     cache = FeatureCache(root/'features')
@@ -43,9 +51,9 @@ def test_shards_cover_rows_in_order():
 
 
 def test_two_processes_equal_one(tmp_path):
-    launch(['extract', tmp_path/'one', '--images', 300, '--bs', 64])
+    one = one_process(tmp_path/'one')
     r = launch(['extract', tmp_path/'two', '--images', 300, '--bs', 64], nproc=2)
-    one, two = entries(tmp_path/'one'), entries(tmp_path/'two')
+    two = entries(tmp_path/'two')
     assert len(one) == 2 and sorted(two) == sorted(one)            # the same cache keys, so the same file names
     diff = max(float(np.abs(one[f] - two[f]).max()) for f in one)
     print(f"2 processes vs 1, small CNN, 300 images: max abs difference {diff}")
@@ -56,9 +64,8 @@ def test_two_processes_equal_one(tmp_path):
 
 def test_two_processes_without_cache(tmp_path):
     "No feature cache: the ranks exchange their shards through the process group; rank 0 writes out_dir."
-    launch(['extract', tmp_path/'one', '--images', 200, '--bs', 64])
+    one = one_process(tmp_path/'one', images=200)
     r = launch(['extract', tmp_path/'two', '--images', 200, '--bs', 64, '--no-cache'], nproc=2)
-    one = entries(tmp_path/'one')
     for layer in ('c1', 'c2'):
         ref = next(a for f, a in one.items() if f'-{layer}-' in f)
         assert np.array_equal(np.load(tmp_path/'two'/'out'/f'{layer}.npy'), ref)
@@ -66,13 +73,14 @@ def test_two_processes_without_cache(tmp_path):
     assert sorted(p.name for p in (tmp_path/'two'/'out').iterdir()) == ['c1.npy', 'c2.npy']
 
 
-def test_two_processes_resnet50(tmp_path):
+def test_two_processes_resnet50(tmp_path, monkeypatch):
     w = Path(os.environ.get('FEATVIZ_TEST_WEIGHTS', SHARED_WEIGHTS))
     if not w.exists(): pytest.skip(f'ResNet-50 checkpoint not found at {w}')
     env = dict(FEATVIZ_WEIGHTS=str(w), FEATVIZ_ARCH='resnet50')
-    launch(['extract', tmp_path/'one', '--model', 'resnet50', '--images', 64, '--bs', 16], env=env)
+    for k, v in env.items(): monkeypatch.setenv(k, v)
+    one = one_process(tmp_path/'one', model='resnet50', images=64, bs=16)
     launch(['extract', tmp_path/'two', '--model', 'resnet50', '--images', 64, '--bs', 16], nproc=2, env=env)
-    one, two = entries(tmp_path/'one'), entries(tmp_path/'two')
+    two = entries(tmp_path/'two')
     assert len(one) == 2 and sorted(two) == sorted(one)
     diff = max(float(np.abs(one[f] - two[f]).max()) for f in one)
     print(f"2 processes vs 1, ResNet-50 layer3+layer4, 64 images, fp32: max abs difference {diff}")
@@ -91,8 +99,7 @@ def test_killed_rank_leaves_no_entry_and_rerun_resumes(tmp_path):
     r = launch(['extract', tmp_path/'crash', '--images', 300, '--bs', 64], nproc=2)
     assert 'rank 0: rows 0-128 resumed from complete shards' in r.stderr
     assert 'rank 1: computed rows 128-300' in r.stderr
-    launch(['extract', tmp_path/'one', '--images', 300, '--bs', 64])
-    one, resumed = entries(tmp_path/'one'), entries(tmp_path/'crash')
+    one, resumed = one_process(tmp_path/'one'), entries(tmp_path/'crash')
     assert sorted(resumed) == sorted(one) and all(np.array_equal(one[f], resumed[f]) for f in one)
     assert not [p for p in shards.rglob('*') if p.is_file()]                    # merged, then removed (temp files too)
 
