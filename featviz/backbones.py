@@ -281,7 +281,7 @@ def layer_table(model: nn.Module, size: int = 224, channels: int = 3) -> pd.Data
 # %% ../nbs/foundation/backbones.ipynb #e504070b
 def check_layers(model: nn.Module, layers: str | list[str], size: int = 224, channels: int = 3) -> pd.DataFrame:
     "The `layer_table` rows of `layers`; unknown names (with suggestions) and outputs that cannot be pooled to a vector raise `LayerError`."
-    from featviz.features import LayerError, get_layers
+    from featviz.layers import LayerError, get_layers
     layers = [layers] if isinstance(layers, str) else list(layers)
     get_layers(model, layers)
     rows = layer_table(model, size, channels).loc[layers]

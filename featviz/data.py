@@ -378,22 +378,23 @@ class _ArrayDataset(torch.utils.data.Dataset):
         return TensorImage(self.x[i]), TensorCategory(self.y[i])
 
 def image_dataloaders(data: ImageData, bs: int = 128, n_channels: int = 3, stats=None, device=None,
-                      num_workers: int = 0, seed: int | None = None):
+                      num_workers: int | None = None, seed: int | None = None):
     "fastai `DataLoaders` (train shuffled, test as validation) with float conversion, channel repeat and normalisation."
     from fastai.data.core import DataLoaders, TfmdDL
     from fastai.data.transforms import IntToFloatTensor, Normalize
     from fastai.vision.core import imagenet_stats
     from fasttransform import Transform
-    from featviz.config import resolve_device
+    from featviz.distributed import rank_device, loader_kwargs
     class RepeatChannels(Transform):
         "Repeat a single grey channel `n_channels` times (labels pass through)."
         order = 5  # before IntToFloatTensor and Normalize
         def encodes(self, x): return x.expand(-1, n_channels, -1, -1) if x.ndim == 4 and x.shape[1] == 1 else x
     stats = stats or imagenet_stats
-    dev = device if device is not None else resolve_device()
+    dev = device if device is not None else rank_device()
+    lk = loader_kwargs(dev) | ({} if num_workers is None else dict(num_workers=num_workers))   # pinned memory + workers on CUDA
     tfms = [IntToFloatTensor(), RepeatChannels(), Normalize.from_stats(*stats, cuda=False)]
     mk = lambda x, y, train: TfmdDL(_ArrayDataset(x, y), bs=bs if train else 2*bs, shuffle=train, drop_last=train,
-                                    after_batch=tfms, num_workers=num_workers, device=dev)
+                                    after_batch=tfms, device=dev, **lk)
     if seed is not None: torch.manual_seed(seed)
     dls = DataLoaders(mk(data.x_train, data.y_train, True), mk(data.x_test, data.y_test, False), device=dev)
     dls.vocab = list(data.classes)

@@ -17,7 +17,7 @@ from PIL import Image
 from sklearn.neighbors import NearestNeighbors
 
 from .embed import pca_reduce
-from .plots import class_palette, _label_codes
+from .plots import class_palette, label_codes
 from .store import atomic_write
 
 # %% auto #0
@@ -499,7 +499,7 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
     if labels is None: codes, classes = np.zeros(n, np.int64), ['all']
     else:
         if len(labels) != n: raise ExplorerError(f"labels has {len(labels)} rows but there are {n} images")
-        codes, classes = _label_codes(labels, classes)
+        codes, classes = label_codes(labels, classes)
     feats = _per_layer(features, layers, 'features') if features is not None else {l: None for l in layers}
     given = _per_layer(neighbours, layers, 'neighbours') if neighbours is not None else {l: None for l in layers}
     preds = _per_layer(predictions, layers, 'predictions')

@@ -23,13 +23,14 @@ from fastprogress.fastprogress import progress_bar
 
 from .config import Settings, get_settings, resolve_device
 from .data import ImageData
+from .distributed import dist_state, extract_sharded, rank_device, to_device
 from .store import atomic_write, file_sha256
 
 _logger = logging.getLogger(__name__)   # featviz.features: cache hits, misses and rebuilt entries
 
 # %% auto #0
 __all__ = ['POOLS', 'FORMAT_VERSION', 'Preprocess', 'pool_output', 'FeatureSet', 'output_names', 'array_fingerprint',
-           'model_fingerprint', 'FeatureCache', 'extract_features']
+           'model_fingerprint', 'file_slug', 'FeatureCache', 'extract_features']
 
 # %% ../nbs/foundation/features.ipynb #226f1576
 @dataclass(frozen=True)
@@ -105,7 +106,11 @@ class FeatureSet:
 
 # %% ../nbs/foundation/features.ipynb #15ab954d
 def _images(data, split: str):
-    "(uint8 images, labels or None, dataset name) for an `ImageData` split or an array."
+    "(uint8 images, labels or None, dataset name) for an `ImageData` split, an array, or an image stream (`featviz.images`)."
+    if hasattr(data, 'fingerprint') and hasattr(data, 'labels'):   # an `ImageStream`: decoded batch by batch as it is sliced
+        if data.fingerprint is None: raise ValueError(f"{data.name}: this image stream has no fingerprint (a torch Dataset "
+                                                      f"without `cache_id`), so its features cannot be cached: pass cache=None")
+        return data, data.labels, data.name
     if isinstance(data, ImageData):
         if split not in ('train', 'test'): raise ValueError(f"split={split!r}: use 'train' or 'test'")
         x, y, name = getattr(data, f'x_{split}'), getattr(data, f'y_{split}'), data.name
@@ -154,7 +159,7 @@ def _run(fn, x, indices, names, pre, pools, bs, device, bf16, channels_last, all
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             for s in (progress_bar(starts, leave=False) if progress else starts):
                 batch = x[s:s + bs] if indices is None else x[indices[s:s + bs]]
-                xb = pre(torch.from_numpy(np.require(batch, requirements=['C', 'W'])).to(device, non_blocking=True))
+                xb = pre(to_device(torch.from_numpy(np.require(batch, requirements=['C', 'W'])), device))
                 if channels_last and xb.ndim == 4: xb = xb.contiguous(memory_format=torch.channels_last)
                 for k, t in _named_outputs(fn(xb), names).items():
                     p = pool_output(t, pools[k]).float()
@@ -194,7 +199,7 @@ def model_fingerprint(fn) -> str:
 # %% ../nbs/foundation/features.ipynb #669d5604
 FORMAT_VERSION = 1
 
-def _slug(s, n: int = 40) -> str: return re.sub(r'[^A-Za-z0-9_.=-]+', '_', str(s))[:n].strip('_') or '_'
+def file_slug(s, n: int = 40) -> str: return re.sub(r'[^A-Za-z0-9_.=-]+', '_', str(s))[:n].strip('_') or '_'
 
 class FeatureCache:
     "Feature arrays on disk: one `.npy` per output plus a JSON sidecar written last; invalid entries are rebuilt."
@@ -215,7 +220,7 @@ class FeatureCache:
 
     def path(self, parts: dict) -> Path:
         "The `.npy` file for these key parts (the sidecar is the same name with `.json`)."
-        name = '-'.join(_slug(parts.get(k, '')) for k in ('dataset', 'split', 'model', 'layer'))
+        name = '-'.join(file_slug(parts.get(k, '')) for k in ('dataset', 'split', 'model', 'layer'))
         return self.root/f"{name}-{self.key(parts)}.npy"
 
 # %% ../nbs/foundation/features.ipynb #24442054
@@ -302,7 +307,8 @@ def _subset(indices: Sequence[int] | None, n_images: int) -> np.ndarray | None:
 def _cache_parts(fn, dataset: str, split: str, x: np.ndarray, idx: np.ndarray | None, pre: Preprocess,
                  pools: dict[str, str], bf16: bool) -> dict[str, dict]:
     "The cache key parts of each output: model identity, dataset, split, image and subset fingerprints, preprocessing, pool, precision."
-    base = dict(model=model_fingerprint(fn), dataset=dataset, split=split, data=array_fingerprint(x),
+    base = dict(model=model_fingerprint(fn), dataset=dataset, split=split,
+                data=getattr(x, 'fingerprint', None) or array_fingerprint(x),
                 subset='all' if idx is None else array_fingerprint(idx), preprocess=pre.key, bf16=bool(bf16), format=FORMAT_VERSION)
     return {k: dict(base, layer=k, pool=p) for k, p in pools.items()}
 
@@ -317,7 +323,7 @@ def _allocator(cache: FeatureCache | None, parts: dict[str, dict], out_dir: str 
     if cache: return lambda k, shape: cache.open_temp(parts[k], shape)
     if out_dir is None: return lambda k, shape: np.empty(shape, dtype=np.float32)
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    return lambda k, shape: np.lib.format.open_memmap(out_dir/f".{_slug(k)}.npy.tmp", mode='w+', dtype=np.float32, shape=shape)
+    return lambda k, shape: np.lib.format.open_memmap(out_dir/f".{file_slug(k)}.npy.tmp", mode='w+', dtype=np.float32, shape=shape)
 
 def _discard(outs: dict):
     "Delete the temporary files of a failed extraction."
@@ -328,7 +334,7 @@ def _save(outs: dict, out_dir: str | Path) -> dict[str, Path]:
     "Rename each filled temp memmap in `out_dir` to `<name>.npy` and reopen it read-only (in `outs`); their paths."
     paths = {}
     for k, a in list(outs.items()):
-        a.flush(); paths[k] = Path(out_dir)/f"{_slug(k)}.npy"
+        a.flush(); paths[k] = Path(out_dir)/f"{file_slug(k)}.npy"
         os.replace(a.filename, paths[k])
         outs[k] = np.load(paths[k], mmap_mode='r')
     return paths
@@ -359,7 +365,7 @@ def extract_features(fn: Callable,                   # feature function: float b
     names = output_names(fn)
     pools = _pools(fn, pool, names)
     pre = preprocess or getattr(fn, 'preprocess', None) or Preprocess()
-    dev = resolve_device(settings) if device is None else torch.device(device)
+    dev = rank_device(settings) if device is None else torch.device(device)
     if cache is True: cache = FeatureCache(settings=settings)
     if cache and out_dir is not None: raise ValueError("pass cache= or out_dir=, not both: cached features already live in .npy files")
     parts = _cache_parts(fn, dataset, split if isinstance(data, ImageData) else '', x, idx, pre, pools, bf16) if cache else {}
@@ -368,6 +374,10 @@ def extract_features(fn: Callable,                   # feature function: float b
         return FeatureSet({k: a for k, (a, _) in found.items()}, {k: tuple(m['item_shape']) for k, (_, m) in found.items()},
                           labels, True, {k: cache.path(p) for k, p in parts.items()}, time.perf_counter() - t0,
                           max(m.get('seconds', 0.0) for _, m in found.values()))
+    if (dist := dist_state(str(dev))).distributed:     # under torchrun/accelerate: this rank's shard, merged into one entry
+        run = lambda rows, alloc, prog: _run(fn, x, rows, names, pre, pools, bs, dev, bf16, channels_last, alloc, prog)
+        n = len(idx) if idx is not None else len(x)
+        return extract_sharded(run, n, idx, bs, labels, cache, parts if cache else None, out_dir, progress, t0, dist)
     allocate, outs = _allocator(cache, parts, out_dir), {}
     try: outs, shapes = _run(fn, x, idx, names, pre, pools, bs, dev, bf16, channels_last,
                              lambda k, shape: outs.setdefault(k, allocate(k, shape)), progress)

@@ -531,19 +531,10 @@ def to_image_data(self: ImageSet, size: int | None = None, channels: int = 3, tr
 
 # %% ../nbs/foundation/images.ipynb #2d3a8590
 def stream_features(fn, stream: ImageStream, preprocess=None, pool=None, device=None, out_dir: str | Path | None = None,
-                    progress: bool = False):
-    "Features of every image of `stream` by feature function `fn` (uncached): a `FeatureSet` with the stream's labels and valid mask."
-    import time
-    from featviz.features import FeatureSet, Preprocess, output_names, _pools, _run
-    t0 = time.perf_counter()
-    names = output_names(fn)
-    pre = preprocess or getattr(fn, 'preprocess', None) or Preprocess()
-    dev = torch.device(device or 'cpu')
-    if out_dir is not None:
-        out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-        alloc = lambda k, shape: np.lib.format.open_memmap(out_dir/f'{k}.npy', mode='w+', dtype=np.float32, shape=shape)
-    else: alloc = lambda k, shape: np.empty(shape, dtype=np.float32)
-    outs, shapes = _run(fn, stream, None, names, pre, _pools(fn, pool, names), stream.bs, dev, False, False, alloc, progress)
-    fs = FeatureSet(outs, shapes, stream.labels, None, {}, time.perf_counter() - t0)
-    fs.valid = stream.valid
+                    progress: bool = False, cache=None, settings=None):
+    "Features of every image of `stream` through the engine (`extract_features`, cached if asked): a `FeatureSet` with the stream's labels and valid mask."
+    from featviz.features import extract_features
+    fs = extract_features(fn, stream, preprocess=preprocess, pool=pool, bs=stream.bs, device=device, out_dir=out_dir,
+                          cache=cache, settings=settings, progress=progress)
+    fs.valid = stream.valid     # files that failed in a worker this time; a cache hit decodes nothing, so none
     return fs

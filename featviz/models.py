@@ -22,6 +22,7 @@ import fastai.callback.schedule  # noqa: F401  (adds fit_one_cycle / lr_find to 
 from fastai.vision.learner import create_head
 
 from .config import Settings, get_settings, resolve_device
+from .distributed import amp_precision, dist_state, distrib_training, on_main
 from .features import Preprocess
 
 # %% auto #0
@@ -165,7 +166,7 @@ class CPUMixedPrecision(MixedPrecision):
 class BodyEvalMode(Callback):
     "Keep the body in eval mode: its BatchNorm layers use fixed (ImageNet) statistics in both stages."
     order = 0  # after TrainEvalCallback puts the model in train mode
-    def before_train(self): self.learn.model.body.eval()
+    def before_train(self): getattr(self.learn.model, 'module', self.learn.model).body.eval()   # .module: inside DDP
 
 def body_head_splitter(model: FeatvizNet) -> list:
     "Parameter groups for discriminative learning rates: body, head."
@@ -175,12 +176,13 @@ def speed_callbacks(device: torch.device, precision: str = 'auto') -> list:
     "Mixed precision + channels-last callbacks for `device`: fp16 on CUDA, bf16 on CPU; `precision='fp32'` for none."
     if precision not in ('auto', 'fp32', 'bf16', 'fp16'): raise ValueError(f"precision={precision!r}: use auto, fp32, bf16 or fp16")
     if precision == 'fp32': return []
-    if device.type == 'cuda': return [ChannelsLast(), MixedPrecision(AMPMode.BF16 if precision == 'bf16' else AMPMode.FP16)]
+    if device.type == 'cuda': return [ChannelsLast(), MixedPrecision(AMPMode.BF16 if (amp_precision(device) if precision == 'auto' else precision) == 'bf16' else AMPMode.FP16)]
     if device.type == 'cpu': return [ChannelsLast(), CPUMixedPrecision()]
     return []
 
 def featviz_learner(dls, model: FeatvizNet, precision: str = 'auto', **kwargs) -> Learner:
     "A frozen fastai `Learner` for `model`: Adam, cross-entropy, error rate, body/head splitter, fast precision."
+    dist_state(str(dls.device))   # under torchrun/accelerate: join the process group fastai's metrics gather over
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), opt_func=Adam, metrics=[error_rate],
                     splitter=body_head_splitter, train_bn=False,
                     cbs=[BodyEvalMode()] + speed_callbacks(dls.device, precision), **kwargs)
@@ -195,7 +197,7 @@ def save_finetuned(model: FeatvizNet, store, name: str = '02_resnet_finetune/mod
                          "build it with FeatvizNet(body, arch='resnet50', stride_in_1x1=...) or with create_model")
     meta = dict(arch=model.arch, n_classes=model.head.logits.out_features, stride_in_1x1=model.stride_in_1x1, **info)
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return store.save_torch(name, {'state_dict': sd, 'meta': meta})
+    return on_main(store.save_torch, name, {'state_dict': sd, 'meta': meta}, default=store.path(name, '.pt'))   # rank 0 writes
 
 def load_finetuned(store, name: str = '02_resnet_finetune/model') -> tuple[FeatvizNet, dict]:
     "Rebuild the fine-tuned model saved by `save_finetuned`: `(model in eval mode, meta)`."
@@ -215,10 +217,11 @@ def create_model(settings: Settings | None = None, n_classes: int = 10, pretrain
 # %% ../nbs/foundation/models.ipynb #dfe8bcfb
 def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5), lr_frozen: float = 3e-3, lr_unfrozen: float = 1e-3) -> Learner:
     "The report's schedule: `fit_one_cycle` with the body frozen, then unfrozen with `slice(lr_unfrozen/10, lr_unfrozen)`."
-    learn.freeze()
-    learn.fit_one_cycle(epochs[0], lr_frozen)
-    learn.unfreeze()
-    learn.fit_one_cycle(epochs[1], slice(lr_unfrozen / 10, lr_unfrozen))
+    with distrib_training(learn):     # fastai's distrib_ctx under torchrun/accelerate, nothing in one process
+        learn.freeze()
+        learn.fit_one_cycle(epochs[0], lr_frozen)
+        learn.unfreeze()
+        learn.fit_one_cycle(epochs[1], slice(lr_unfrozen / 10, lr_unfrozen))
     return learn
 
 def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_resnet_finetune/model') -> tuple[FeatvizNet, dict]:

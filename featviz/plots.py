@@ -21,7 +21,7 @@ from PIL import Image
 from .store import ArtifactStore, atomic_write, get_store
 
 # %% auto #0
-__all__ = ['class_palette', 'embedding_frame', 'label_scatter', 'grid_sample', 'thumbnail_scatter', 'sprite_sheet',
+__all__ = ['class_palette', 'label_codes', 'embedding_frame', 'label_scatter', 'grid_sample', 'thumbnail_scatter', 'sprite_sheet',
            'interactive_scatter', 'save_html']
 
 # %% ../nbs/foundation/plots.ipynb #b2edfd1e
@@ -35,7 +35,7 @@ def _check_map(embedding, n=None, what='images'):
     if n is not None and n != len(E): raise ValueError(f"{len(E)} embedding rows but {n} {what}")
     return E
 
-def _label_codes(labels, classes=None) -> tuple[np.ndarray, list[str]]:
+def label_codes(labels, classes=None) -> tuple[np.ndarray, list[str]]:
     "Integer codes and class names: `labels` index `classes` if given, else the sorted unique labels are the classes."
     labels = np.asarray(labels)
     if classes is None:
@@ -50,7 +50,7 @@ def embedding_frame(embedding, labels, classes: list[str] | None = None) -> pd.D
     "The map as a tidy frame: columns `x`, `y` and `label` (categorical, in class order)."
     labels = np.asarray(labels)
     E = _check_map(embedding, len(labels), 'labels')
-    codes, classes = _label_codes(labels, classes)
+    codes, classes = label_codes(labels, classes)
     return pd.DataFrame({'x': E[:, 0], 'y': E[:, 1], 'label': pd.Categorical.from_codes(codes, classes)})
 
 def label_scatter(embedding, labels, classes: list[str] | None = None, *, ax=None, title: str | None = None,
@@ -106,7 +106,7 @@ def thumbnail_scatter(embedding, images: np.ndarray, labels=None, classes: list[
     fig = ax.figure
     colours = None
     if labels is not None:
-        codes, names = _label_codes(labels, classes)
+        codes, names = label_codes(labels, classes)
         colours = np.array(class_palette(len(names)))[codes]
         ax.scatter(E[:, 0], E[:, 1], c=colours, s=3, alpha=0.3, linewidths=0)
     lo, hi = np.minimum(E.min(0), pos.min(0)) - cell, np.maximum(E.max(0), pos.max(0)) + cell

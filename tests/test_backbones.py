@@ -20,7 +20,8 @@ def r50_checkpoint():
 def test_checkpoint_gives_create_backbone_features(r50_checkpoint):
     "Same weights, same v1 strides, same pooled features as today's create_backbone, on real images."
     from featviz.data import load_sample
-    from featviz.features import LayerOutputs, Preprocess, extract_features
+    from featviz.features import Preprocess, extract_features
+    from featviz.layers import LayerOutputs
     from featviz.images import from_arrays
     from featviz.models import create_backbone
     s = get_settings(weights=r50_checkpoint, arch='resnet50')
@@ -66,7 +67,7 @@ def test_offline_download_names_the_setting(monkeypatch):
         B.load_backbone('resnet18')
 
 def test_layer_that_cannot_be_pooled():
-    from featviz.features import LayerError
+    from featviz.layers import LayerError
     att = nn.MultiheadAttention(8, 2, batch_first=True)
     class Net(nn.Module):
         def __init__(self): super().__init__(); self.conv, self.att = nn.Conv2d(3, 8, 3), att
