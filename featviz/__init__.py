@@ -8,6 +8,7 @@ Modules:
 - `featviz.cli`: `featviz run` executes the study's notebooks in order and writes their outputs back, `featviz site` renders them to a static report, `featviz info` says what is configured and what is missing.
 - `featviz.config`: One small, printable configuration for the whole study: quick or full mode, where data, weights and artifacts live, the seed, the device and the architecture.
 - `featviz.data`: MNIST and CIFAR-10 as verified uint8 arrays, found wherever they are: a path you pass, `FEATVIZ_DATA`, fastai's download cache or download, or the small sample shipped inside the package.
+- `featviz.distributed`: Feature extraction and fine-tuning across processes and GPUs with Hugging Face `accelerate`: the rank's device, row shards, a barrier, rank-0-only output.
 - `featviz.embed`: t-SNE (openTSNE by default, scikit-learn's as an option, UMAP if installed) and the numbers that say how well a feature set and its map separate the classes: silhouette, kNN accuracy, trustworthiness.
 - `featviz.evaluation`: Nearest class mean, logistic regression and random forest on pixels and on each feature set, the fine-tuned CNN, and a linear probe of every layer.
 - `featviz.explorer`: An offline page for looking at a whole dataset's 2-D maps, layer by layer: tens of thousands of points, the image on hover, the nearest neighbours in feature space with their images on click, filters, and thumbnails on the map.

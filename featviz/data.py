@@ -19,10 +19,10 @@ from .store import atomic_write, file_sha256
 
 # %% auto #0
 __all__ = ['MNIST_CLASSES', 'MNIST_FILES', 'MNIST_RAW_MD5', 'MNIST_COUNTS', 'CIFAR10_CLASSES', 'CIFAR10_COUNTS',
-           'CIFAR10_ARCHIVE_SHA256', 'CIFAR10_MEMBER_MD5', 'DATASETS', 'DataError', 'ImageData', 'read_idx',
-           'load_mnist_idx', 'load_image_folders', 'load_cifar10_archive', 'load_cifar10_batches', 'write_sample',
-           'load_sample', 'locate_dataset', 'fastai_data_dir', 'load_dataset', 'load_mnist', 'load_cifar10',
-           'image_dataloaders']
+           'CIFAR10_ARCHIVE_SHA256', 'CIFAR10_MEMBER_MD5', 'DATASETS', 'DataError', 'ImageData', 'stratified_indices',
+           'read_idx', 'find_file', 'load_mnist_idx', 'load_image_folders', 'load_cifar10_archive',
+           'load_cifar10_batches', 'write_sample', 'load_sample', 'locate_dataset', 'fastai_data_dir', 'load_dataset',
+           'load_mnist', 'load_cifar10', 'image_dataloaders']
 
 # %% ../nbs/foundation/data.ipynb #c648b8ee
 class DataError(ValueError):
@@ -56,14 +56,14 @@ class ImageData:
         if n_train is None and n_test is None: return self
         def pick(x, y, n):
             if n is None or n >= len(y): return x, y
-            idx = _stratified_indices(y, n, seed)
+            idx = stratified_indices(y, n, seed)
             return x[idx], y[idx]
         xtr, ytr = pick(self.x_train, self.y_train, n_train)
         xte, yte = pick(self.x_test, self.y_test, n_test)
         return ImageData(self.name, xtr, ytr, xte, yte, list(self.classes),
                          f"{self.source} (subset {len(ytr)}/{len(yte)}, seed {seed})")
 
-def _stratified_indices(y, n, seed):
+def stratified_indices(y, n, seed):
     "Sorted indices of `n` items of `y`, stratified by class (scikit-learn's splitter)."
     from sklearn.model_selection import train_test_split
     idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
@@ -116,20 +116,20 @@ def _check_counts(name, split, y, want, where):
         raise DataError(f"{name} {split} labels in {where} have per-class counts {got}, but the canonical {name} "
                         f"{split} set has {list(want)}: the copy is partial or not {name}; replace it")
 
-def _find_file(d: Path, stem: str) -> Path | None:
+def find_file(d: Path, stem: str) -> Path | None:
     for suf in ('.gz', '', '.xz'):
         if (p := d/f'{stem}{suf}').exists(): return p
     return None
 
 def _mnist_idx_dir(root: Path) -> Path | None:
     for d in (root, root/'mnist', root/'MNIST'/'raw', root/'MNIST', root/'raw'):
-        if d.is_dir() and any(_find_file(d, s) for s in MNIST_FILES.values()): return d
+        if d.is_dir() and any(find_file(d, s) for s in MNIST_FILES.values()): return d
     return None
 
 def load_mnist_idx(directory: str | Path, verify: bool = True) -> ImageData:
     "MNIST from a directory of the four IDX files; checks shapes, label counts and (if `verify`) MD5s."
     d = Path(directory)
-    paths = {key: _find_file(d, stem) for key, stem in MNIST_FILES.items()}
+    paths = {key: find_file(d, stem) for key, stem in MNIST_FILES.items()}
     missing = [f'{MNIST_FILES[k]}(.gz)' for k, p in paths.items() if p is None]
     if missing:
         raise DataError(f"MNIST file(s) {', '.join(missing)} missing from {d}: the directory needs all of "

@@ -1,4 +1,5 @@
-"""Feature extraction and fine-tuning across processes and GPUs with Hugging Face `accelerate`: the rank's device, row shards, a barrier, rank-0-only output.
+"""Feature extraction and fine-tuning across processes and GPUs with Hugging Face `accelerate`: the rank's device,
+row shards, a barrier, rank-0-only output.
 
 Docs: https://featviz.github.io/featviz/foundation/distributed.html.md"""
 

@@ -18,7 +18,7 @@ import torch
 from fastcore.basics import patch
 from PIL import Image, ImageOps
 
-from .data import DataError, ImageData, read_idx, MNIST_FILES, _find_file, _stratified_indices
+from .data import DataError, ImageData, read_idx, MNIST_FILES, find_file, stratified_indices
 
 # %% auto #0
 __all__ = ['SPLIT_DIRS', 'ON_ERROR', 'Skipped', 'probe_image', 'load_image', 'probe_files', 'ImageSet', 'load_folder', 'load_idx',
@@ -260,7 +260,7 @@ def load_idx(directory: str | Path, classes: Sequence[str] | None = None, name: 
     "Any dataset in MNIST's IDX format (the four files, gzipped or not), structure verified, classes passed or from `classes.txt`."
     d = Path(directory).expanduser()
     if not d.is_dir(): raise DataError(f"{d} is not a folder: pass the folder holding the four IDX files")
-    paths = {k: _find_file(d, stem) for k, stem in MNIST_FILES.items()}
+    paths = {k: find_file(d, stem) for k, stem in MNIST_FILES.items()}
     if missing := [f'{MNIST_FILES[k]}(.gz)' for k, p in paths.items() if p is None]:
         raise DataError(f"IDX file(s) {', '.join(missing)} missing from {d}: an IDX set is the four files "
                         f"{', '.join(MNIST_FILES.values())} (gzipped or not)")
@@ -311,7 +311,7 @@ def load_images(data, labels: Sequence[int] | None = None, classes: Sequence[str
                         list(data.classes), data.source)
     if isinstance(data, (str, os.PathLike)):
         p = Path(data).expanduser()
-        if p.is_dir() and _find_file(p, MNIST_FILES['x_train']): return load_idx(p, classes, name)
+        if p.is_dir() and find_file(p, MNIST_FILES['x_train']): return load_idx(p, classes, name)
         return load_folder(p, on_error=on_error, name=name, check=check)
     if isinstance(data, np.ndarray): return from_arrays(data, labels, classes, name or 'arrays')
     if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], np.ndarray): return from_arrays(*data, classes, name or 'arrays')
@@ -514,7 +514,7 @@ def subset(self: ImageSet, n: int, split: str | None = None, seed: int = 0) -> I
     split = split or self.splits[0]
     it, y = self[split], self.labels.get(split)
     if n >= len(it): return self
-    idx = _stratified_indices(y, n, seed) if y is not None else np.sort(np.random.default_rng(seed).choice(len(it), n, replace=False))
+    idx = stratified_indices(y, n, seed) if y is not None else np.sort(np.random.default_rng(seed).choice(len(it), n, replace=False))
     kind = self.kind(split)
     sub = [it[i] for i in idx] if kind == 'files' else it[idx] if kind == 'array' else torch.utils.data.Subset(it, idx.tolist())
     sizes = {split: self.sizes[split][idx]} if split in self.sizes and len(self.sizes[split]) == len(it) else {}
