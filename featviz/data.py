@@ -117,6 +117,7 @@ def _check_counts(name, split, y, want, where):
                         f"{split} set has {list(want)}: the copy is partial or not {name}; replace it")
 
 def find_file(d: Path, stem: str) -> Path | None:
+    "The file `stem` in folder `d`, gzipped, raw or xz-compressed (first found), or `None`."
     for suf in ('.gz', '', '.xz'):
         if (p := d/f'{stem}{suf}').exists(): return p
     return None
