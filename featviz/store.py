@@ -21,7 +21,7 @@ import torch
 from .config import Settings, get_settings
 
 # %% auto #0
-__all__ = ['atomic_write', 'file_sha256', 'ArtifactStore', 'get_store']
+__all__ = ['atomic_write', 'file_sha256', 'markdown_table', 'ArtifactStore', 'get_store']
 
 # %% ../nbs/foundation/store.ipynb #9dbff661
 def _umask() -> int:
@@ -51,6 +51,13 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     with open(path, 'rb') as f:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
+
+# %% ../nbs/foundation/store.ipynb #e4292665
+def markdown_table(df: pd.DataFrame, floatfmt: str = '.4f') -> str:
+    "`df` as a Markdown table; MultiIndex column headers are joined with ' · ' (tabulate would print them as tuples)."
+    if isinstance(df.columns, pd.MultiIndex):
+        df = df.set_axis([' · '.join(str(p) for p in c if str(p) != '') for c in df.columns], axis=1)
+    return df.to_markdown(floatfmt=floatfmt)
 
 # %% ../nbs/foundation/store.ipynb #de29008c
 class ArtifactStore:
@@ -98,10 +105,10 @@ class ArtifactStore:
         return json.loads(self._need(self.path(name, '.json')).read_text())
 
     def save_table(self, name: str, df: pd.DataFrame, floatfmt: str = '.4f') -> tuple[Path, Path]:
-        "Save a table as CSV (for code) and Markdown (for the report)."
+        "Save a table as CSV (for code) and Markdown (for the report; MultiIndex headers joined with ' · ')."
         csv, md = self.path(name, '.csv'), self.path(name, '.md')
         with atomic_write(csv, 'w') as f: df.to_csv(f)
-        with atomic_write(md, 'w') as f: f.write(df.to_markdown(floatfmt=floatfmt))
+        with atomic_write(md, 'w') as f: f.write(markdown_table(df, floatfmt))
         return csv, md
 
     def load_table(self, name: str, **kwargs) -> pd.DataFrame:
