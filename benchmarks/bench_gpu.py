@@ -30,7 +30,8 @@ def extraction(images: int, bs: int, precision: str | None = None, cache=None):
     import torch
     from featviz.data import load_mnist
     from featviz.distributed import amp_precision, dist_state
-    from featviz.features import LayerOutputs, extract_features
+    from featviz.features import extract_features
+    from featviz.layers import LayerOutputs
     from featviz.models import create_backbone
     st = dist_state()
     prec = precision or amp_precision(st.device)

@@ -40,7 +40,8 @@ class SmallNet(nn.Module):
 
 def extract(a):
     from featviz.data import load_sample
-    from featviz.features import FeatureCache, LayerOutputs, Preprocess, extract_features
+    from featviz.features import FeatureCache, Preprocess, extract_features
+    from featviz.layers import LayerOutputs
     logging.basicConfig(level=logging.INFO, format='%(name)s: %(message)s')
     data = load_sample('mnist')
     if a.model == 'small': fn, pre = LayerOutputs(SmallNet(), ['c1', 'c2']), Preprocess(n_channels=1, stats=None)
