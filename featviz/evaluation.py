@@ -168,7 +168,7 @@ def sgd_probe(X_train, y_train, X_test, y_test, *,
     probe = LinearProbe(Xte.shape[1], len(classes), shape).to(dev)
     ytr = torch.as_tensor(yi, dtype=torch.long)
     history, t0 = [], time.perf_counter()
-    for epoch in progress_bar(range(epochs), display=progress):
+    for epoch in (progress_bar(range(epochs)) if progress else range(epochs)):
         if epoch == 0 or lrs[epoch] != lrs[epoch - 1]:     # kymatio starts a new optimizer (momentum reset) at each step
             opt = torch.optim.SGD(probe.parameters(), lr=lrs[epoch], momentum=momentum, weight_decay=weight_decay)
         probe.train(); total, te = 0., time.perf_counter()

@@ -16,7 +16,7 @@ Accuracy is reported on all 10,000 local test rows and on rows 0-999, the only b
 
     OMP_NUM_THREADS=1 python scripts/cifar_scattering_protocol.py                     # all parts, one thread
 
-or, on a busy 2-core machine, as two single-thread processes: `--parts a` and `--parts b,d,c` (the second loads the
+or, on a busy 2-core machine, as two single-thread processes: `--parts a` and `--parts b,c,d` (the second loads the
 scattering coefficients from the cache the first fills; start it once the first has logged them).
 """
 from __future__ import annotations
@@ -66,14 +66,18 @@ def normalisation_check(scat, cifar, cached):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--epochs', type=int, default=90, help='epochs of (a) and (b) (kymatio: 90)')
+    ap.add_argument('--lr-every', type=int, default=20, help='(a), (b): lr divided by 5 every this many epochs (kymatio: 20)')
+    ap.add_argument('--progress', action='store_true', help='show the epochs of (a) and (b)')
     ap.add_argument('--aug-subset', type=int, default=4_000, help='training images of the augmentation check (d)')
     ap.add_argument('--aug-epochs', type=int, default=6, help='epochs of (d), the rate divided by 5 every --aug-every')
     ap.add_argument('--aug-every', type=int, default=2)
-    ap.add_argument('--parts', default='a,b,d,c', help="comma-separated parts to run, in this order: a,b,d,c "
-                    "(on a busy 2-core machine run 'a' and 'b,d,c' as two single-thread processes)")
+    ap.add_argument('--parts', default='a,b,c,d', help="comma-separated parts to run, in this order: a,b,c,d "
+                    "(on a busy 2-core machine run 'a' and 'b,c,d' as two single-thread processes)")
+    ap.add_argument('--sets', default='scattering,body 32×32,body 64×64', help='feature sets of (b) and (c)')
     args = ap.parse_args()
     parts = set(args.parts.split(',')) - {''}
     skip = {'a', 'b', 'c', 'd'} - parts
+    sets_used = args.sets.split(',')
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', 1)))
     cfg = get_settings(); seed_everything(cfg)
     t_start = time.perf_counter()
@@ -116,18 +120,24 @@ def main():
         with torch.no_grad(): p = torch.cat([probe(torch.from_numpy(X[i:i + 2048])).argmax(1) for i in range(0, len(X), 2048)])
         return float((p.numpy() == y_train).mean())
 
-    probe_kw = dict(epochs=args.epochs, seed=cfg.seed, progress=False)
+    probe_kw = dict(epochs=args.epochs, lr_every=args.lr_every, seed=cfg.seed, progress=args.progress)
     if 'a' not in skip:   # (a) the example's classifier on un-augmented cached coefficients
         r = add(sgd_probe(feat('scattering')['train'], y_train, feat('scattering')['test'], y_test, shape=shape,
-                          model=f'SGD probe, {args.epochs} epochs', features='scattering', **probe_kw), len(y_train), 'BatchNorm2d(243)')
+                          model=f'SGD probe, {args.epochs} epochs (/5 every {args.lr_every})', features='scattering', **probe_kw), len(y_train), 'BatchNorm2d(243)')
         extra['scattering train accuracy (a)'] = train_acc(r, feat('scattering')['train'])
         extra['scattering loss per epoch (a)'] = r['estimator'].history['train loss'].round(4).tolist()
         log('train accuracy', extra['scattering train accuracy (a)'], '| loss per epoch', extra['scattering loss per epoch (a)'])
     if 'b' not in skip:   # (b) the same probe on the pretrained body
-        for k in ('body 32×32', 'body 64×64'):
-            r = add(sgd_probe(feat(k)['train'], y_train, feat(k)['test'], y_test, model=f'SGD probe, {args.epochs} epochs',
+        for k in [k for k in ('body 32×32', 'body 64×64') if k in sets_used]:
+            r = add(sgd_probe(feat(k)['train'], y_train, feat(k)['test'], y_test, model=f'SGD probe, {args.epochs} epochs (/5 every {args.lr_every})',
                               features=k, **probe_kw), len(y_train), 'BatchNorm1d(2048)')
             extra[f'{k} train accuracy (b)'] = train_acc(r, feat(k)['train'])
+    if 'c' not in skip:   # (c) logistic regression, C from the example's weight decay: C = 1 / (weight decay · n)
+        C = 1 / (WEIGHT_DECAY * len(y_train))
+        for k in [k for k in ('body 32×32', 'body 64×64', 'scattering') if k in sets_used]:
+            add(evaluate(logistic_regression(cfg.seed, C=C, max_iter=1000), feat(k)['train'], y_train, feat(k)['test'], y_test,
+                         model=f'logistic regression, C={C:g}', features=k), len(y_train), 'L-BFGS, tol 1e-3')
+
     if 'd' not in skip:   # (d) what augmentation adds, same subset, same short schedule
         rng = np.random.default_rng(cfg.seed)
         sub = np.sort(np.concatenate([rng.choice(np.flatnonzero(y_train == c), args.aug_subset // 10, replace=False) for c in range(10)]))
@@ -139,12 +149,6 @@ def main():
         add(sgd_probe(cifar.x_train[sub], y_train[sub], feat('scattering')['test'], y_test, model=name,
                       features='scattering, subset', transform=lambda xb: scat(aug(xb)).flatten(1), **dkw),
             len(sub), 'flip + crop(32, pad 4), scattering per batch')
-    if 'c' not in skip:   # (c) logistic regression, C from the example's weight decay: C = 1 / (weight decay · n)
-        C = 1 / (WEIGHT_DECAY * len(y_train))
-        for k in ('body 32×32', 'body 64×64', 'scattering'):
-            add(evaluate(logistic_regression(cfg.seed, C=C, max_iter=1000), feat(k)['train'], y_train, feat(k)['test'], y_test,
-                         model=f'logistic regression, C={C:g}', features=k), len(y_train), 'L-BFGS, tol 1e-3')
-
     table = pd.DataFrame([{k: r[k] for k in ('model', 'features', 'train rows', 'iterations', 'converged', 'accuracy',
                                               'accuracy (rows 0-999)', 'macro F1', 'fit s', 'note')} for r in rows])
     table = table.rename(columns={'iterations': 'epochs / iterations'})
