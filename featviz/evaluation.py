@@ -30,7 +30,7 @@ from .metrics import scores
 
 # %% auto #0
 __all__ = ['logistic_regression', 'random_forest', 'pixel_features', 'evaluate', 'prediction_row', 'results_table',
-           'linear_probes', 'features_by_split']
+           'linear_probes', 'step_schedule', 'LinearProbe', 'sgd_probe', 'features_by_split']
 
 # %% ../nbs/05_evaluation.ipynb #1b0745a2
 def logistic_regression(seed: int = 0, C: float = 1.0, pca: int | None = None, max_iter: int = 300,
@@ -104,6 +104,96 @@ def linear_probes(train: Mapping[str, np.ndarray], y_train, test: Mapping[str, n
                               model='linear probe', features=name)
     table = results_table(rows.values()).droplevel('model')
     return table, rows
+
+# %% ../nbs/05_evaluation.ipynb #854d98df
+import torch
+from torch import nn, Tensor
+import torch.nn.functional as F
+from .config import resolve_device
+
+def step_schedule(epochs: int = 90, lr: float = 0.1, every: int = 20, factor: float = 0.2) -> list[float]:
+    "Learning rate of each epoch: `lr`, multiplied by `factor` every `every` epochs (kymatio's CIFAR-10 schedule by default)."
+    if epochs < 1 or every < 1: raise ValueError(f"epochs={epochs} and every={every} must be positive")
+    return [lr * factor ** (e // every) for e in range(epochs)]
+
+# %% ../nbs/05_evaluation.ipynb #a0a34fba
+class LinearProbe(nn.Module):
+    "Batch normalisation (over channels when given a channel `shape`, else per dimension) then one linear layer."
+    def __init__(self, dims: int,                  # input dimensions per sample
+                 n_classes: int,                   # output logits
+                 shape: tuple[int, ...] | None = None):  # (channels, *spatial) layout of the `dims` numbers, e.g. (243, 8, 8)
+        super().__init__()
+        if shape is not None and int(np.prod(shape)) != dims:
+            raise ValueError(f"shape={tuple(shape)} holds {int(np.prod(shape))} numbers but the features have {dims} dims: "
+                             f"pass the (channels, height, width) layout of the flattened features, or shape=None")
+        self.shape = None if shape is None else tuple(int(s) for s in shape)
+        bn = {None: nn.BatchNorm1d, 1: nn.BatchNorm1d, 2: nn.BatchNorm1d, 3: nn.BatchNorm2d, 4: nn.BatchNorm3d}
+        if self.shape is not None and len(self.shape) not in bn: raise ValueError(f"shape={self.shape}: at most 3 spatial axes")
+        self.bn = bn[None if self.shape is None else len(self.shape)](dims if self.shape is None else self.shape[0])
+        self.linear = nn.Linear(dims, n_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x.flatten(1)
+        return self.linear(self.bn(x if self.shape is None else x.view(len(x), *self.shape)).flatten(1))
+
+# %% ../nbs/05_evaluation.ipynb #226453c5
+def _as_tensor(X, name: str) -> Tensor:
+    "Float32 features as a CPU tensor, sharing memory with `X` where possible (read-only cache files too: never written)."
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='The given NumPy array is not writable')
+        X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32) if not torch.is_tensor(X) else X).float().cpu()
+    if X.ndim < 2: raise ValueError(f"{name}: expected (samples, dims) features, got shape {tuple(X.shape)}")
+    return X
+
+def sgd_probe(X_train, y_train, X_test, y_test, *,
+              shape: tuple[int, ...] | None = None,  # channel layout of each feature row, e.g. (243, 8, 8): BatchNorm2d over 243 channels
+              epochs: int = 90,                      # passes over the training set
+              lr: float = 0.1,                       # initial learning rate ...
+              lr_every: int = 20,                    # ... multiplied by `lr_factor` every `lr_every` epochs, with a fresh optimizer
+              lr_factor: float = 0.2,
+              momentum: float = 0.9, weight_decay: float = 5e-4, bs: int = 128,
+              seed: int = 0, device=None,            # `None`: the configured device (`FEATVIZ_DEVICE`, auto by default)
+              transform=None,                        # optional callable on each training batch (e.g. augment + scattering) -> features
+              model: str = 'SGD probe', features: str = '', progress: bool = True) -> dict:
+    "Train a `LinearProbe` with SGD on the train split and score it on the test split: a result row like `evaluate`'s."
+    name = features or 'features'
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    Xtr = X_train if transform is not None else _as_tensor(X_train, f"{name}: train").flatten(1)
+    Xte = _as_tensor(X_test, f"{name}: test").flatten(1)
+    if transform is None: _check_split(name, Xtr.numpy(), y_train, Xte.numpy(), y_test)
+    elif len(Xtr) != len(y_train): raise ValueError(f"{name}: {len(Xtr)} train rows but {len(y_train)} train labels")
+    if len(Xte) != len(y_test): raise ValueError(f"{name}: {len(Xte)} test rows but {len(y_test)} test labels")
+    classes, yi = np.unique(y_train, return_inverse=True)
+    lrs = step_schedule(epochs, lr, lr_every, lr_factor)
+    dev = resolve_device(device) if device is None or isinstance(device, str) else torch.device(device)
+    gen = torch.Generator().manual_seed(seed); torch.manual_seed(seed)
+    probe = LinearProbe(Xte.shape[1], len(classes), shape).to(dev)
+    ytr = torch.as_tensor(yi, dtype=torch.long)
+    history, t0 = [], time.perf_counter()
+    for epoch in (progress_bar(range(epochs)) if progress else range(epochs)):
+        if epoch == 0 or lrs[epoch] != lrs[epoch - 1]:     # kymatio starts a new optimizer (momentum reset) at each step
+            opt = torch.optim.SGD(probe.parameters(), lr=lrs[epoch], momentum=momentum, weight_decay=weight_decay)
+        probe.train(); total, te = 0., time.perf_counter()
+        for idx in torch.randperm(len(ytr), generator=gen).split(bs):
+            if transform is None: xb = Xtr[idx]
+            else:
+                with torch.no_grad(): xb = transform(Xtr[idx.numpy()])
+            xb, yb = torch.as_tensor(xb).to(dev, non_blocking=True).flatten(1), ytr[idx].to(dev, non_blocking=True)
+            loss = F.cross_entropy(probe(xb), yb)
+            opt.zero_grad(); loss.backward(); opt.step()
+            total += loss.item() * len(idx)
+        history.append({'epoch': epoch, 'lr': lrs[epoch], 'train loss': total / len(ytr), 'seconds': time.perf_counter() - te})
+    fit_s = time.perf_counter() - t0
+    if not np.isfinite(history[-1]['train loss']): raise FloatingPointError(f"{name}: the training loss diverged; lower lr={lr}")
+    t0 = time.perf_counter(); probe.eval()
+    with torch.no_grad(): logits = torch.cat([probe(xb.to(dev)).cpu() for xb in Xte.split(1024)])
+    y_pred = classes[logits.argmax(1).numpy()]
+    probe.history = pd.DataFrame(history).set_index('epoch')
+    loss = probe.history['train loss'].to_numpy()
+    return dict(model=model, features=features, dims=Xte.shape[1], **scores(y_test, y_pred),
+                **{'fit s': fit_s, 'predict s': time.perf_counter() - t0, 'iterations': epochs,
+                   'converged': bool(len(loss) > 1 and abs(loss[-1] - loss[-2]) <= 0.01 * loss[-2]), 'train loss': float(loss[-1])},
+                y_pred=y_pred, estimator=probe)
 
 # %% ../nbs/05_evaluation.ipynb #cc556861
 def features_by_split(sets,                        # split -> {name: (N, D) array, one-output FeatureSet, or (FeatureSet, output name)}
