@@ -21,21 +21,18 @@ from fastai.callback.channelslast import ChannelsLast
 import fastai.callback.schedule  # noqa: F401  (adds fit_one_cycle / lr_find to Learner)
 from fastai.vision.learner import create_head
 
+from .backbones import WeightsError, apply_stride_in_1x1   # the one definition, shared with any-CNN loading
 from .config import Settings, get_settings, resolve_device
 from .distributed import amp_precision, dist_state, distrib_training, on_main
 from .features import Preprocess
 
 # %% auto #0
-__all__ = ['ARCHS', 'HEAD_NAMES', 'WeightsError', 'load_checkpoint', 'apply_stride_in_1x1', 'create_backbone', 'imagenet_top1',
-           'featviz_head', 'FeatvizNet', 'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks',
-           'featviz_learner', 'save_finetuned', 'load_finetuned', 'create_model', 'fine_tune', 'get_finetuned',
-           'plot_top_losses']
+__all__ = ['ARCHS', 'HEAD_NAMES', 'load_checkpoint', 'create_backbone', 'imagenet_top1', 'featviz_head', 'FeatvizNet',
+           'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks', 'featviz_learner',
+           'save_finetuned', 'load_finetuned', 'create_model', 'fine_tune', 'get_finetuned', 'plot_top_losses']
 
 # %% ../nbs/foundation/models.ipynb #76e12fcc
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
-
-class WeightsError(ValueError):
-    "Backbone weights are missing, corrupt or for another architecture; the message names the file and the setting."
 
 def _check_arch(arch):
     if arch not in ARCHS:
@@ -70,14 +67,6 @@ def load_checkpoint(path: str | Path, arch: str) -> tuple[dict, dict]:
     return sd, meta
 
 # %% ../nbs/foundation/models.ipynb #d40627d1
-def apply_stride_in_1x1(resnet: nn.Module) -> nn.Module:
-    "Move the stride-2 of each stage's first bottleneck from `conv2` (torchvision v1.5) to `conv1` (ResNet v1)."
-    for stage in (resnet.layer2, resnet.layer3, resnet.layer4):
-        block = stage[0]
-        if not hasattr(block, 'conv3'): raise ValueError("stride_in_1x1 only applies to bottleneck ResNets (resnet50+)")
-        block.conv1.stride, block.conv2.stride = (2, 2), (1, 1)
-    return resnet
-
 def _torchvision_resnet(arch, sd=None, meta=None, where=''):
     m = torchvision.models.get_model(arch, weights=None)
     if sd is not None:
