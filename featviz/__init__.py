@@ -2,11 +2,13 @@
 
 Modules:
 
+- `featviz.backbones`: Every torchvision classification model by name with its ImageNet weights and their own preprocessing, timm models when timm is installed, local checkpoints (including the ResNet v1 stride layout), any `nn.Module`; hookable layers listed with their output shapes.
 - `featviz.cli`: `featviz run` executes the study's notebooks in order and writes their outputs back, `featviz site` renders them to a static report, `featviz info` says what is configured and what is missing.
 - `featviz.config`: One small, printable configuration for the whole study: quick or full mode, where data, weights and artifacts live, the seed, the device and the architecture.
 - `featviz.data`: MNIST and CIFAR-10 as verified uint8 arrays, found wherever they are: a path you pass, `FEATVIZ_DATA`, fastai's download cache or download, or the small sample shipped inside the package.
 - `featviz.embed`: t-SNE (openTSNE by default, scikit-learn's as an option, UMAP if installed) and the numbers that say how well a feature set and its map separate the classes: silhouette, kNN accuracy, trustworthiness.
 - `featviz.features`: The feature engine every chapter uses (batched extraction, named layers through fastai hooks, an on-disk cache), then kymatio's `Scattering2D(J=2)` features of MNIST, their t-SNE map and measured cluster quality.
+- `featviz.images`: Image folders (torchvision and fastai layouts, or flat and unlabelled), any format and mode Pillow reads, IDX quartets, NumPy arrays and torch Datasets as one `ImageSet`; broken files skipped and listed; streamed in batches.
 - `featviz.plots`: Label-coloured scatter plots, thumbnail maps that stay readable at 10,000 points, and a self-contained interactive HTML map that shows each image on hover.
 - `featviz.site`: The executed notebooks as a static HTML site that works offline: nbdev's directives honoured, the chapter navigation of `sidebar.yml` on every page, figures and interactive outputs embedded. Built with nbconvert, no Quarto needed."""
 
