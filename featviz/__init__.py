@@ -7,6 +7,7 @@ Modules:
 - `featviz.config`: One small, printable configuration for the whole study: quick or full mode, where data, weights and artifacts live, the seed, the device and the architecture.
 - `featviz.data`: MNIST and CIFAR-10 as verified uint8 arrays, found wherever they are: a path you pass, `FEATVIZ_DATA`, fastai's download cache or download, or the small sample shipped inside the package.
 - `featviz.embed`: t-SNE (openTSNE by default, scikit-learn's as an option, UMAP if installed) and the numbers that say how well a feature set and its map separate the classes: silhouette, kNN accuracy, trustworthiness.
+- `featviz.explorer`: An offline page for looking at a whole dataset's 2-D maps, layer by layer: tens of thousands of points, the image on hover, the nearest neighbours in feature space with their images on click, filters, and thumbnails on the map.
 - `featviz.features`: The feature engine every chapter uses (batched extraction, named layers through fastai hooks, an on-disk cache), then kymatio's `Scattering2D(J=2)` features of MNIST, their t-SNE map and measured cluster quality.
 - `featviz.images`: Image folders (torchvision and fastai layouts, or flat and unlabelled), any format and mode Pillow reads, IDX quartets, NumPy arrays and torch Datasets as one `ImageSet`; broken files skipped and listed; streamed in batches.
 - `featviz.plots`: Label-coloured scatter plots, thumbnail maps that stay readable at 10,000 points, and a self-contained interactive HTML map that shows each image on hover.

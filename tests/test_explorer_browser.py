@@ -1,0 +1,232 @@
+"""The embedding explorer in a real browser: headless Chromium (driven by selenium) opens an explorer page served over
+HTTP on 127.0.0.1 and is driven with real mouse events. By default the page is a generated one of 5,000 images in two
+layers (sixteen 512-pixel tiles); with FEATVIZ_EXPLORER_70K=path/to/page.html (e.g. the one `benchmarks/bench_explorer.py`
+writes) the same checks run on that page too. Skipped only when Chromium is not installed
+(`apt-get install -y chromium chromium-driver`; `.ci/run` installs it and sets FEATVIZ_REQUIRE_BROWSER=1).
+
+The page must draw within FEATVIZ_EXPLORER_LOAD_S seconds (default 3, the goal of issue 13) of navigation start,
+as the page itself measures it."""
+import os, re, shutil, threading, time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from featviz.explorer import build_explorer, read_explorer
+from featviz.site import remote_resources
+
+pytestmark = pytest.mark.slow
+CHROMIUM = next(filter(None, map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome'))), None)
+CHROMEDRIVER = shutil.which('chromedriver')
+N = 5000
+
+def _need_browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        msg = 'Chromium / chromedriver not installed: apt-get install -y chromium chromium-driver'
+        if os.environ.get('FEATVIZ_REQUIRE_BROWSER') == '1': pytest.fail(msg + ' (FEATVIZ_REQUIRE_BROWSER=1)')
+        pytest.skip(msg)
+
+def _generated(folder: Path) -> Path:
+    "5,000 random images in ten classes; layer 'clusters' separates the classes, layer 'noise' does not."
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, N)
+    clusters = rng.normal(size=(10, 2))[labels] * 10 + rng.normal(size=(N, 2))
+    feats = np.zeros((N, 64), np.float32); feats[np.arange(N), labels] = 3; feats += rng.normal(size=(N, 64))
+    preds = np.where(rng.random(N) < 0.1, (labels + 1) % 10, labels)
+    return build_explorer(folder/'explorer.html', {'clusters': clusters, 'noise': rng.normal(size=(N, 2))},
+                          rng.integers(0, 256, (N, 28, 28), dtype=np.uint8), labels, [f'class {c}' for c in range(10)],
+                          features={'clusters': feats}, predictions=preds, tile_size=512, title='generated explorer')
+
+@pytest.fixture(scope='module', params=['generated', '70k'])
+def page(request, tmp_path_factory):
+    "An explorer page, its decoded data, and a server for its folder."
+    _need_browser()
+    if request.param == 'generated': path = _generated(tmp_path_factory.mktemp('explorer'))
+    else:
+        env = os.environ.get('FEATVIZ_EXPLORER_70K')
+        if not env: pytest.skip('set FEATVIZ_EXPLORER_70K to an explorer page (benchmarks/bench_explorer.py writes one)')
+        path = Path(env)
+        if not path.exists(): pytest.fail(f'FEATVIZ_EXPLORER_70K={env}: no such file')
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a): pass
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0), partial(Quiet, directory=str(path.parent)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    origin = f'http://127.0.0.1:{httpd.server_address[1]}'
+    yield dict(path=path, url=f'{origin}/{path.name}', origin=origin, data=read_explorer(path))
+    httpd.shutdown(); httpd.server_close()
+
+@pytest.fixture(scope='module')
+def browser(tmp_path_factory):
+    _need_browser()
+    from selenium import webdriver                 # in the dev extras
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ('--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+              '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-dev-shm-usage',
+              '--window-size=1280,1000', f'--user-data-dir={tmp_path_factory.mktemp("chromium")}'):
+        opts.add_argument(a)
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+def _wait(browser, js, timeout=10.0, what='condition'):
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        if v := browser.execute_script(js): return v
+        time.sleep(0.05)
+    raise AssertionError(f'timed out after {timeout} s waiting for {what}: {js}')
+
+def _open(browser, page):
+    "Load the page; wait until it has drawn; return the console's errors so far."
+    browser.get(page['url'])
+    _wait(browser, "return document.body && document.body.dataset.ready === '1'", 30, 'the first draw')
+    return [e for e in browser.get_log('browser') if e['level'] == 'SEVERE']
+
+def _move(browser, x, y, click=False):
+    "A real mouse move (and click) to (x, y) in the map's CSS pixels."
+    from selenium.webdriver.common.action_chains import ActionChains
+    over = browser.find_element('id', 'fv-overlay')
+    w, h = browser.execute_script('var b = arguments[0].getBoundingClientRect(); return [b.width, b.height]', over)
+    chain = ActionChains(browser).move_to_element_with_offset(over, int(round(x - w / 2)), int(round(y - h / 2)))
+    (chain.click() if click else chain).perform()
+
+# A shown point with no other point within 5 CSS pixels on screen, inside the map: the cursor on it picks it alone.
+LONE_JS = '''
+var fe = window.featvizExplorer, c = document.getElementById('fv-overlay'), W = c.clientWidth, H = c.clientHeight;
+var pts = [], cell = {}, key = function (x, y) { return Math.floor(x / 6) + ',' + Math.floor(y / 6); };
+for (var i = 0; i < fe.n; i++) { var p = fe.screenXY(i); pts.push(p); (cell[key(p[0], p[1])] = cell[key(p[0], p[1])] || []).push(i); }
+var skip = arguments[0] || [];
+for (var i = 0; i < fe.n; i++) {
+  var p = pts[i]; if (p[0] < 40 || p[1] < 40 || p[0] > W - 200 || p[1] > H - 200 || skip.indexOf(i) >= 0) continue;
+  var lone = true;
+  for (var a = -1; a <= 1 && lone; a++) for (var b = -1; b <= 1 && lone; b++) {
+    (cell[(Math.floor(p[0] / 6) + a) + ',' + (Math.floor(p[1] / 6) + b)] || []).forEach(function (j) {
+      if (j !== i && Math.hypot(pts[j][0] - p[0], pts[j][1] - p[1]) < 5) lone = false; });
+  }
+  if (lone) return [i, p[0], p[1]];
+}
+return null;'''
+
+# The image a canvas shows, sampled at the centre of each of its (zoom × zoom) pixels: grey or RGB values.
+PIXELS_JS = '''
+var c = arguments[0], z = arguments[1], w = c.width / z, h = c.height / z, d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, out = [];
+for (var y = 0; y < h; y++) for (var x = 0; x < w; x++) { var o = ((y * z + (z >> 1)) * c.width + x * z + (z >> 1)) * 4; out.push([d[o], d[o + 1], d[o + 2]]); }
+return out;'''
+
+def _truth(page, i) -> np.ndarray:
+    "Image `i` as its tile holds it, as (h*w, 3)."
+    t = page['data']['meta']['tiles']
+    k, j = divmod(i, t['per_tile'])
+    r, c = divmod(j, t['cols'])
+    tile = np.asarray(Image.open(page['path'].parent/t['files'][k]).convert('RGB'))
+    return tile[r * t['h']:(r + 1) * t['h'], c * t['w']:(c + 1) * t['w']].reshape(-1, 3).astype(int)
+
+def _shows(browser, page, canvas, i):
+    "Largest difference between what `canvas` shows and image `i`."
+    z = canvas.get_property('width') // page['data']['meta']['tiles']['w']
+    got = np.array(browser.execute_script(PIXELS_JS, canvas, z))
+    return np.abs(got - _truth(page, i)).max()
+
+def _loaded(browser, css):
+    _wait(browser, f"var e = document.querySelectorAll('{css}'); return e.length > 0 && Array.from(e).every(c => c.dataset.loaded === '1')",
+          10, f'the images of {css} to load')
+
+def test_loads_draws_offline(page, browser):
+    "The page draws within the load budget, the map is not blank, no console errors, nothing from the network."
+    assert _open(browser, page) == []
+    load_ms = browser.execute_script('return window.featvizExplorer.loadMs')
+    budget = float(os.environ.get('FEATVIZ_EXPLORER_LOAD_S', 3))
+    print(f"\n{page['path'].name}: {page['data']['meta']['n']:,} images drawn {load_ms:.0f} ms after navigation start")
+    assert load_ms <= budget * 1000, f'first draw after {load_ms:.0f} ms, more than {budget} s'
+    coloured = browser.execute_script('''var c = document.getElementById('fv-base'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, k = 0;
+        for (var o = 0; o < d.length; o += 4) if (d[o] !== 255 || d[o + 1] !== 255 || d[o + 2] !== 255) k++; return k;''')
+    assert coloured > min(page['data']['meta']['n'], 1000), f'only {coloured} coloured pixels on the map'
+    assert browser.execute_script('return window.featvizExplorer.shown') == page['data']['meta']['n']
+    _wait(browser, 'return performance.getEntriesByType("resource").length >= '
+          f"{len(page['data']['meta']['tiles']['files'])}", 20, 'the tiles to be fetched')
+    urls = browser.execute_script('return performance.getEntriesByType("resource").map(e => e.name)')
+    assert [u for u in urls if not u.startswith(page['origin'] + '/')] == []
+    text = page['path'].read_text()
+    assert re.findall(r'https?://', text) == [] and remote_resources(text) == []
+    assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+def test_hover_shows_the_image(page, browser):
+    "Hovering a point shows that point's image (its pixels) and its label, and draws it in front."
+    assert _open(browser, page) == []
+    i, x, y = browser.execute_script(LONE_JS)
+    _move(browser, x, y)
+    assert browser.execute_script('return window.featvizExplorer.hovered') == i
+    tip = browser.find_element('id', 'fv-tip')
+    assert tip.is_displayed() and tip.get_attribute('data-index') == str(i)
+    assert page['data']['meta']['classes'][page['data']['labels'][i]] in tip.text
+    _loaded(browser, '#fv-tip canvas')
+    assert _shows(browser, page, tip.find_element('css selector', 'canvas'), i) <= 2
+    colour = browser.execute_script('var d = document.getElementById("fv-overlay").getContext("2d").getImageData('
+                                    'Math.round(arguments[0] * devicePixelRatio), Math.round(arguments[1] * devicePixelRatio), 1, 1).data; return [d[0], d[1], d[2], d[3]]', x, y)
+    want = page['data']['meta']['colours'][page['data']['labels'][i]]
+    assert colour[3] == 255 and colour[:3] == [int(want[k:k + 2], 16) for k in (1, 3, 5)]   # drawn on top, in its class colour
+    _move(browser, 2, 2)
+    assert not tip.is_displayed()
+    assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+def _neighbour_list(browser):
+    return [int(li.get_attribute('data-index')) for li in browser.find_elements('css selector', '#fv-neighbours li')]
+
+def test_click_lists_neighbours_and_layer_switch_keeps_selection(page, browser):
+    "A click lists the k nearest images of the point with their pictures; another layer keeps it selected."
+    assert _open(browser, page) == []
+    d, layers = page['data'], page['data']['meta']['layers']
+    i, x, y = browser.execute_script(LONE_JS)
+    _move(browser, x, y, click=True)
+    assert browser.execute_script('return window.featvizExplorer.selected') == i
+    assert browser.find_element('id', 'fv-selected').get_attribute('data-index') == str(i)
+    nb = d['layers'][layers[0]['name']]['neighbours'][i].tolist()
+    assert _neighbour_list(browser) == nb and len(nb) == layers[0]['k']
+    _loaded(browser, '#fv-neighbours canvas')
+    first = browser.find_element('css selector', '#fv-neighbours li canvas')
+    assert _shows(browser, page, first, nb[0]) <= 2
+    labels = [el.text for el in browser.find_elements('css selector', '#fv-neighbours li div')]
+    assert labels == [d['meta']['classes'][d['labels'][j]] for j in nb]
+    if len(layers) < 2: return
+    browser.find_element('css selector', '#fv-layers button[data-layer="1"]').click()
+    assert browser.execute_script('return window.featvizExplorer.layer') == 1
+    assert browser.execute_script('return window.featvizExplorer.selected') == i
+    assert browser.find_element('id', 'fv-selected').get_attribute('data-index') == str(i)
+    assert _neighbour_list(browser) == d['layers'][layers[1]['name']]['neighbours'][i].tolist()
+    x1, y1 = browser.execute_script(f'return window.featvizExplorer.screenXY({i})')
+    ring = browser.execute_script('''var r = Math.round(14 * devicePixelRatio), d = document.getElementById("fv-overlay").getContext("2d")
+        .getImageData(Math.round(arguments[0] * devicePixelRatio) - r, Math.round(arguments[1] * devicePixelRatio) - r, 2 * r, 2 * r).data, k = 0;
+        for (var o = 3; o < d.length; o += 4) if (d[o] > 200) k++; return k;''', x1, y1)
+    assert ring > 30, 'no highlight around the selected image in the second layer'
+    # a click on a neighbour selects it
+    j = _neighbour_list(browser)[0]
+    browser.find_element('css selector', '#fv-neighbours li').click()
+    assert browser.execute_script('return window.featvizExplorer.selected') == j
+    assert browser.find_element('id', 'fv-selected').get_attribute('data-index') == str(j)
+    assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+def test_class_filter(page, browser):
+    "Unticking a class hides its points from the map and from hovering; ticking it again brings them back."
+    assert _open(browser, page) == []
+    d = page['data']
+    i, x, y = browser.execute_script(LONE_JS)
+    c = int(d['labels'][i])
+    browser.find_element('css selector', f'#fv-classes input[data-class="{c}"]').click()
+    n = d['meta']['n']
+    assert browser.execute_script('return window.featvizExplorer.shown') == n - int((d['labels'] == c).sum())
+    _move(browser, x, y)
+    h = browser.execute_script('return window.featvizExplorer.hovered')
+    assert h != i and (h < 0 or d['labels'][h] != c)
+    browser.find_element('css selector', f'#fv-classes input[data-class="{c}"]').click()
+    assert browser.execute_script('return window.featvizExplorer.shown') == n
+    if d['layers'][d['meta']['layers'][0]['name']]['misclassified'] is not None:
+        browser.find_element('css selector', 'input[name="fv-subset"][value="misclassified"]').click()
+        wrong = int(d['layers'][d['meta']['layers'][0]['name']]['misclassified'].sum())
+        assert browser.execute_script('return window.featvizExplorer.shown') == wrong
+    assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
