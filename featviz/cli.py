@@ -449,6 +449,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--split', metavar='NAME', help="which split of a train/valid folder (default: test, valid or val)")
     e.add_argument('--out', metavar='DIR', help="report folder (default: ./featviz-explore-<folder name>)")
     e.add_argument('--no-cache', action='store_true', help="do not keep features in the cache (FEATVIZ_CACHE)")
+    e.add_argument('--jobs', type=int, default=os.cpu_count() or 1, metavar='N',
+                   help="CPU threads for t-SNE and the neighbour searches (default: all cores)")
     return p
 
 _EXPLORE_EXAMPLES = """examples:
@@ -507,9 +509,10 @@ def _cmd_explore(a) -> int:
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist: pass the folder that holds your images")
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')     # listed below, all of them
-        ex = explore(path, a.model, a.layers, size=a.size, max_images=a.max_images, split=a.split, cache=not a.no_cache)
+        ex = explore(path, a.model, a.layers, size=a.size, max_images=a.max_images, split=a.split, cache=not a.no_cache,
+                     n_jobs=a.jobs)
     out = Path(a.out) if a.out else Path(f"featviz-explore-{path.resolve().name}")
-    report = ex.to_html(out/'report.html')
+    report = ex.to_html(out/'report.html', n_jobs=a.jobs)
     print(f"featviz explore: {ex.notes['images']}, {ex.model} ({ex.weights}) at {ex.size} px")
     print(ex.summary().to_string())
     if len(ex.skipped):
