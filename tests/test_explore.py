@@ -10,6 +10,7 @@ from PIL import Image
 from featviz.cli import main
 from featviz.explore import ExploreError, explore
 from featviz.explorer import read_explorer
+from featviz.site import remote_resources
 
 
 def make_folder(root: Path, classes=('cat', 'dog', 'fox'), n=10, broken=True) -> tuple[Path, list[str]]:
@@ -56,6 +57,8 @@ def test_cli_explore_folder(tmp_path, ckpt, capsys, monkeypatch):
     page = report.read_text()
     for name in bad: assert name in page                        # ... and in the report
     assert 'Skipped files (3)' in page
+    assert remote_resources(page) == [] and remote_resources((out/'report-maps.html').read_text()) == []     # offline
+    assert 'src="report-maps.html"' in page                    # the maps embedded from the page beside it
     data = read_explorer(out/'report-maps.html')
     assert list(data['layers']) == ['layer3', 'layer4']
     assert len(data['labels']) == 30                             # 3 classes × 10 readable images
