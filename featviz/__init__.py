@@ -11,6 +11,7 @@ Modules:
 - `featviz.distributed`: Feature extraction and fine-tuning across processes and GPUs with Hugging Face `accelerate`: the rank's device, row shards, a barrier, rank-0-only output.
 - `featviz.embed`: t-SNE (openTSNE by default, scikit-learn's as an option, UMAP if installed) and the numbers that say how well a feature set and its map separate the classes: silhouette, kNN accuracy, trustworthiness.
 - `featviz.evaluation`: Nearest class mean, logistic regression and random forest on pixels and on each feature set, the fine-tuned CNN, and a linear probe of every layer.
+- `featviz.explore`: `explore(data, model, layers)`: for each layer of any CNN on any image set, cached features, an openTSNE map, cluster metrics, a linear probe, the most isolated images and the most confused class pairs, as tables and one offline report.
 - `featviz.explorer`: An offline page for looking at a whole dataset's 2-D maps, layer by layer: tens of thousands of points, the image on hover, the nearest neighbours in feature space with their images on click, filters, and thumbnails on the map.
 - `featviz.features`: Batched feature extraction for any feature function over uint8 images, pooled to one row per image, and an on-disk cache keyed by everything that determines the features.
 - `featviz.images`: Image folders (torchvision and fastai layouts, or flat and unlabelled), any format and mode Pillow reads, IDX quartets, NumPy arrays and torch Datasets as one `ImageSet`; broken files skipped and listed; streamed in batches.

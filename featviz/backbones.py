@@ -22,7 +22,7 @@ from .config import Settings, get_settings
 
 # %% auto #0
 __all__ = ['IMAGENET_STATS', 'WeightsError', 'torchvision_models', 'timm_models', 'load_checkpoint', 'apply_stride_in_1x1',
-           'load_weights', 'Backbone', 'load_backbone', 'layer_table', 'check_layers']
+           'classifier_name', 'load_weights', 'Backbone', 'load_backbone', 'layer_table', 'check_layers']
 
 # %% ../nbs/foundation/backbones.ipynb #894a515c
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
@@ -104,7 +104,7 @@ def apply_stride_in_1x1(resnet: nn.Module) -> nn.Module:
     return resnet
 
 # %% ../nbs/foundation/backbones.ipynb #404f024a
-def _classifier_name(m: nn.Module) -> str | None:
+def classifier_name(m: nn.Module) -> str | None:
     "The dotted name of the last `nn.Linear` (the classification head), if any."
     names = [n for n, mod in m.named_modules() if isinstance(mod, nn.Linear)]
     return names[-1] if names else None
@@ -112,7 +112,7 @@ def _classifier_name(m: nn.Module) -> str | None:
 def load_weights(model: nn.Module, sd: dict, where: str = 'the checkpoint', arch: str = '') -> list[str]:
     "Load `sd` into `model`; only the classifier may differ (kept random). Returns the names of the keys left random."
     own = model.state_dict()
-    head = _classifier_name(model)
+    head = classifier_name(model)
     in_head = lambda k: head is not None and k.startswith(head + '.')
     missing, unexpected = [k for k in own if k not in sd], [k for k in sd if k not in own]
     shaped = [k for k in sd if k in own and tuple(sd[k].shape) != tuple(own[k].shape)]

@@ -413,8 +413,9 @@ _WHERE = (" Without --nbs: in a clone of the project, its nbs/; outside one, the
           "in, else ./featviz-study/ (made from the notebooks installed with featviz).")
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='featviz', description="Run the featviz study, build its report site, check the setup.")
-    sub = p.add_subparsers(dest='command', metavar='{run,site,info,init}')
+    p = argparse.ArgumentParser(prog='featviz', description="Run the featviz study, build its report site, check the setup, "
+                                                           "explore your own images.")
+    sub = p.add_subparsers(dest='command', metavar='{run,site,info,init,explore}')
     r = sub.add_parser('run', help="execute the notebooks in order and write their outputs back",
                        description="Execute the study's notebooks in order, each in a fresh kernel, and write their "
                                    "outputs back." + _WHERE + " Outside a clone the folder is first brought up to date "
@@ -442,7 +443,33 @@ def _parser() -> argparse.ArgumentParser:
                                    "already there are kept, edited ones are reported (and replaced only with --force).")
     i.add_argument('dir', nargs='?', default=STUDY_DIR, metavar='DIR', help=f"study folder (default: ./{STUDY_DIR})")
     i.add_argument('--force', action='store_true', help="replace notebooks that differ from the installed ones")
+    e = sub.add_parser('explore', help="maps, cluster metrics and probes of a CNN's layers on your own images",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Explore what a CNN's layers make of your images: per layer an openTSNE map, kNN accuracy, "
+                                   "silhouette, trustworthiness, a linear probe, the most isolated images and the most "
+                                   "confused class pairs, in one offline report. Unreadable files are skipped and listed.",
+                       epilog=_EXPLORE_EXAMPLES)
+    e.add_argument('path', metavar='PATH', help="a folder: PATH/<class>/* or PATH/{train,valid}/<class>/* (labelled), "
+                                                "a flat folder of images (unlabelled), or a folder of IDX files")
+    e.add_argument('--model', default='resnet50', metavar='NAME|CHECKPOINT',
+                   help="a torchvision or timm model name, or a checkpoint file (default: resnet50; FEATVIZ_WEIGHTS is "
+                        "used for it when set)")
+    e.add_argument('--layers', nargs='+', metavar='LAYER', help="layer names (default: the last three stages of the body)")
+    e.add_argument('--size', type=int, metavar='N', help="input side in pixels (default: the weights' own preprocessing)")
+    e.add_argument('--max-images', type=int, metavar='N', help="at most N images, class-stratified")
+    e.add_argument('--split', metavar='NAME', help="which split of a train/valid folder (default: test, valid or val)")
+    e.add_argument('--out', metavar='DIR', help="report folder (default: ./featviz-explore-<folder name>)")
+    e.add_argument('--no-cache', action='store_true', help="do not keep features in the cache (FEATVIZ_CACHE)")
+    e.add_argument('--jobs', type=int, default=os.cpu_count() or 1, metavar='N',
+                   help="CPU threads for t-SNE and the neighbour searches (default: all cores)")
     return p
+
+_EXPLORE_EXAMPLES = """examples:
+  featviz explore ~/pets                               ResNet-50, its own 224 px preprocessing
+  featviz explore ~/pets --model resnet18 --size 64    smaller and faster
+  featviz explore ~/pets --layers layer3 layer4 --max-images 2000 --out pets-report
+  featviz explore ~/pets --model ~/ckpt/convnext_tiny.pth
+"""
 
 def _default_nbs(make: bool = True, force: bool = False) -> Path:
     "The project's nbs/ in a clone; outside, the study folder (synced with the shipped study if `make`)."
@@ -487,14 +514,34 @@ def _cmd_init(a) -> int:
           f"{len(done['kept'])} kept; run it with: featviz run --nbs {folder}")
     return 0
 
+def _cmd_explore(a) -> int:
+    from .explore import explore
+    path = Path(a.path).expanduser()
+    if not path.exists(): raise FileNotFoundError(f"{path} does not exist: pass the folder that holds your images")
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')     # listed below, all of them
+        ex = explore(path, a.model, a.layers, size=a.size, max_images=a.max_images, split=a.split, cache=not a.no_cache,
+                     n_jobs=a.jobs)
+    out = Path(a.out) if a.out else Path(f"featviz-explore-{path.resolve().name}")
+    report = ex.to_html(out/'report.html', n_jobs=a.jobs)
+    print(f"featviz explore: {ex.notes['images']}, {ex.model} ({ex.weights}) at {ex.size} px")
+    print(ex.summary().to_string())
+    if len(ex.skipped):
+        print(f"skipped {len(ex.skipped)} file(s):")
+        for r in ex.skipped.itertuples(): print(f"  {r.reason}" if r.path in r.reason else f"  {r.path}: {r.reason}")
+    print(f"time: " + ', '.join(f"{k} {v:.1f} s" for k, v in ex.timings.groupby('step', sort=False).seconds.sum().items())
+          + f"; total {ex.timings.seconds.sum():.1f} s")
+    print(f"report: {report}")
+    return 0
+
 def main(argv: list[str] | None = None) -> int:
-    "The `featviz` command: `run`, `site`, `info` or `init`; returns the exit status."
+    "The `featviz` command: `run`, `site`, `info`, `init` or `explore`; returns the exit status."
     p = _parser()
     a = p.parse_args(argv)
     if a.command is None:
         p.print_help()
         return 2
-    try: return dict(run=_cmd_run, site=_cmd_site, info=_cmd_info, init=_cmd_init)[a.command](a)
+    try: return dict(run=_cmd_run, site=_cmd_site, info=_cmd_info, init=_cmd_init, explore=_cmd_explore)[a.command](a)
     except SiteError as e:
         print(f"featviz {a.command}: error: {e}", file=sys.stderr)
         return 1

@@ -29,8 +29,8 @@ from .store import atomic_write, file_sha256
 _logger = logging.getLogger(__name__)   # featviz.features: cache hits, misses and rebuilt entries
 
 # %% auto #0
-__all__ = ['POOLS', 'FORMAT_VERSION', 'Preprocess', 'pool_output', 'FeatureSet', 'output_names', 'array_fingerprint',
-           'model_fingerprint', 'file_slug', 'FeatureCache', 'extract_features']
+__all__ = ['POOLS', 'FORMAT_VERSION', 'Preprocess', 'pool_output', 'FeatureSet', 'output_names', 'output_pools', 'run_batches',
+           'array_fingerprint', 'model_fingerprint', 'file_slug', 'FeatureCache', 'extract_features']
 
 # %% ../nbs/foundation/features.ipynb #226f1576
 @dataclass(frozen=True)
@@ -135,7 +135,8 @@ def _named_outputs(out, names) -> dict[str, Tensor]:
                         f"(its output_names); got {got}")
     return named
 
-def _pools(fn, pool, names) -> dict[str, str]:
+def output_pools(fn, pool, names) -> dict[str, str]:
+    "How each output of `fn` is pooled: `pool` (one name or one per output), else `fn.default_pool`, else 'avg'."
     default = getattr(fn, 'default_pool', 'avg')
     pool = pool if pool is not None else default
     pools = {k: pool for k in names} if isinstance(pool, str) else {k: pool.get(k, default) for k in names}
@@ -144,7 +145,7 @@ def _pools(fn, pool, names) -> dict[str, str]:
     return pools
 
 # %% ../nbs/foundation/features.ipynb #d2727aee
-def _run(fn, x, indices, names, pre, pools, bs, device, bf16, channels_last, allocate, progress):
+def run_batches(fn, x, indices, names, pre, pools, bs, device, bf16, channels_last, allocate, progress):
     "The batch loop: returns ({name: filled (N, D) array}, {name: per-image shape})."
     n = len(indices) if indices is not None else len(x)
     is_module = isinstance(fn, nn.Module)
@@ -363,7 +364,7 @@ def extract_features(fn: Callable,                   # feature function: float b
     if bs < 1: raise ValueError(f"bs={bs} must be positive")
     labels = None if y is None else (y if idx is None else y[idx])
     names = output_names(fn)
-    pools = _pools(fn, pool, names)
+    pools = output_pools(fn, pool, names)
     pre = preprocess or getattr(fn, 'preprocess', None) or Preprocess()
     dev = rank_device(settings) if device is None else torch.device(device)
     if cache is True: cache = FeatureCache(settings=settings)
@@ -375,11 +376,11 @@ def extract_features(fn: Callable,                   # feature function: float b
                           labels, True, {k: cache.path(p) for k, p in parts.items()}, time.perf_counter() - t0,
                           max(m.get('seconds', 0.0) for _, m in found.values()))
     if (dist := dist_state(str(dev))).distributed:     # under torchrun/accelerate: this rank's shard, merged into one entry
-        run = lambda rows, alloc, prog: _run(fn, x, rows, names, pre, pools, bs, dev, bf16, channels_last, alloc, prog)
+        run = lambda rows, alloc, prog: run_batches(fn, x, rows, names, pre, pools, bs, dev, bf16, channels_last, alloc, prog)
         n = len(idx) if idx is not None else len(x)
         return extract_sharded(run, n, idx, bs, labels, cache, parts if cache else None, out_dir, progress, t0, dist)
     allocate, outs = _allocator(cache, parts, out_dir), {}
-    try: outs, shapes = _run(fn, x, idx, names, pre, pools, bs, dev, bf16, channels_last,
+    try: outs, shapes = run_batches(fn, x, idx, names, pre, pools, bs, dev, bf16, channels_last,
                              lambda k, shape: outs.setdefault(k, allocate(k, shape)), progress)
     except BaseException: _discard(outs); raise
     secs = time.perf_counter() - t0

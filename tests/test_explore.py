@@ -1,0 +1,137 @@
+"`featviz explore` and `featviz.explore.explore` on small generated folders: broken files listed, report written, errors named."
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch, torchvision
+from PIL import Image
+
+from featviz.cli import main
+from featviz.explore import ExploreError, explore
+from featviz.explorer import read_explorer
+from featviz.site import remote_resources
+
+
+def make_folder(root: Path, classes=('cat', 'dog', 'fox'), n=10, broken=True) -> tuple[Path, list[str]]:
+    "Class folders of mixed JPEG/PNG images of mixed sizes, greyscale and colour, plus broken files; returns (root, broken names)."
+    rng = np.random.default_rng(0)
+    for ci, c in enumerate(classes):
+        d = root/c; d.mkdir(parents=True)
+        for i in range(n):
+            h, w = 24 + 8 * (i % 3), 32 + 4 * (i % 2)
+            a = (rng.random((h, w, 3)) * 80 + 80 * ci).astype(np.uint8)
+            im = Image.fromarray(a).convert('L') if i == 3 else Image.fromarray(a)
+            im.save(d/f'{c}{i}.{"png" if i % 2 else "jpg"}')
+    bad = []
+    if broken:
+        (root/'cat'/'zero.jpg').write_bytes(b'')
+        (root/'dog'/'readme.png').write_text('this is not an image')
+        good = (root/'fox'/'fox0.jpg').read_bytes()
+        (root/'fox'/'cut.jpg').write_bytes(good[:len(good) // 2])
+        bad = ['zero.jpg', 'readme.png', 'cut.jpg']
+    return root, bad
+
+
+@pytest.fixture
+def ckpt(tmp_path):
+    "A randomly initialised ResNet-18 saved as a checkpoint that names its architecture."
+    torch.manual_seed(0)
+    p = tmp_path/'weights'/'resnet18-random.pth'; p.parent.mkdir()
+    torch.save(dict(arch='resnet18', state_dict=torchvision.models.resnet18().state_dict()), p)
+    return p
+
+
+def test_cli_explore_folder(tmp_path, ckpt, capsys, monkeypatch):
+    root, bad = make_folder(tmp_path/'pets')
+    monkeypatch.setenv('FEATVIZ_WEIGHTS', str(ckpt.parent))
+    out = tmp_path/'out'
+    rc = main(['explore', str(root), '--model', 'resnet18', '--size', '32', '--layers', 'layer3', 'layer4', '--out', str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    for name in bad: assert name in printed                     # every broken file listed on the terminal
+    assert 'skipped 3 file(s)' in printed
+    assert 'kNN acc (features)' in printed and 'linear probe' in printed
+    report = out/'report.html'
+    assert f'report: {report}' in printed
+    page = report.read_text()
+    for name in bad: assert name in page                        # ... and in the report
+    assert 'Skipped files (3)' in page
+    assert remote_resources(page) == [] and remote_resources((out/'report-maps.html').read_text()) == []     # offline
+    assert 'src="report-maps.html"' in page                    # the maps embedded from the page beside it
+    data = read_explorer(out/'report-maps.html')
+    assert list(data['layers']) == ['layer3', 'layer4']
+    assert len(data['labels']) == 30                             # 3 classes × 10 readable images
+    assert data['layers']['layer4']['xy'].shape == (30, 2)
+
+
+def test_cli_checkpoint_path_and_cache(tmp_path, ckpt, capsys):
+    root, _ = make_folder(tmp_path/'pets', broken=False)
+    args = ['explore', str(root), '--model', str(ckpt), '--size', '32', '--layers', 'layer4', '--out', str(tmp_path/'o')]
+    assert main(args) == 0
+    assert main(args) == 0                                      # second run: the features come from the cache
+    assert (tmp_path/'o'/'report.html').exists()
+
+
+def test_explore_cache_hit_lists_broken(tmp_path, ckpt):
+    root, bad = make_folder(tmp_path/'pets')
+    a = explore(root, str(ckpt), ['layer4'], size=32, progress=False, k=3)
+    b = explore(root, str(ckpt), ['layer4'], size=32, progress=False, k=3)
+    assert (a.notes['cache'], b.notes['cache']) == ('computed and cached', 'hit')
+    assert sorted(Path(p).name for p in b.skipped.path) == sorted(bad)
+    np.testing.assert_array_equal(a.features['layer4'], b.features['layer4'])
+    np.testing.assert_array_equal(a.thumbs, b.thumbs)
+    assert len(b) == 30 and b.metrics.loc['layer4', 'classes'] == 3
+
+
+def test_explore_unlabelled_flat_folder(tmp_path, ckpt):
+    flat = tmp_path/'flat'; flat.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(15): Image.fromarray((rng.random((20, 30, 3)) * 255).astype(np.uint8)).save(flat/f'{i}.png')
+    ex = explore(flat, str(ckpt), ['layer4'], size=32, progress=False, k=3, cache=False)
+    assert not ex.labelled and list(ex.metrics.columns) == ['n', 'dim'] and len(ex.confused) == 0
+    assert ex.isolated.score.is_monotonic_decreasing
+
+
+@pytest.mark.parametrize('setup, message', [
+    (lambda t: t/'nope', r'does not exist'),
+    (lambda t: (t/'empty').mkdir() or t/'empty', r'no readable images .* the folder is empty'),
+])
+def test_cli_bad_paths(tmp_path, capsys, setup, message):
+    assert main(['explore', str(setup(tmp_path)), '--size', '32']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('featviz explore: error: ') and re.search(message, err)
+
+
+def test_cli_unknown_model_and_layer(tmp_path, ckpt, capsys, monkeypatch):
+    root, _ = make_folder(tmp_path/'pets', broken=False)
+    assert main(['explore', str(root), '--model', 'resnet5O', '--size', '32']) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'resnet5O'" in err and 'resnet50' in err
+    monkeypatch.setenv('FEATVIZ_WEIGHTS', str(ckpt.parent))
+    assert main(['explore', str(root), '--model', 'resnet18', '--layers', 'layer9', '--size', '32']) == 2
+    err = capsys.readouterr().err
+    assert "unknown layer(s) ['layer9']" in err
+
+
+def test_cli_help_has_examples(capsys):
+    with pytest.raises(SystemExit) as e: main(['explore', '--help'])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert 'examples:' in out and 'featviz explore ~/pets' in out and '--max-images' in out
+
+
+def test_explore_one_class_and_length_mismatch(tmp_path, ckpt):
+    x = np.random.default_rng(0).integers(0, 255, (40, 16, 16), dtype=np.uint8)
+    with pytest.raises(ExploreError, match='one class'):
+        explore((x, np.zeros(40, int)), str(ckpt), ['layer4'], size=32, cache=False, progress=False)
+    with pytest.raises(ValueError, match='40'):
+        explore((x, np.zeros(30, int)), str(ckpt), ['layer4'], size=32, cache=False, progress=False)
+
+
+def test_explore_cache_not_writable(tmp_path, ckpt, monkeypatch):
+    (tmp_path/'file').write_text('')
+    monkeypatch.setenv('FEATVIZ_CACHE', str(tmp_path/'file'/'cache'))
+    x = np.random.default_rng(0).integers(0, 255, (40, 16, 16), dtype=np.uint8)
+    with pytest.raises(ExploreError, match='not writable.*FEATVIZ_CACHE'):
+        explore((x, np.arange(40) % 2), str(ckpt), ['layer4'], size=32, progress=False)
