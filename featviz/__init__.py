@@ -31,3 +31,6 @@ import warnings as _warnings
 # FutureWarning that names a file in site-packages. It says nothing about featviz's results, and it would show in the
 # first import cell of every chapter of the report: filter exactly that message, nothing else.
 _warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
+# accelerate (featviz.distributed) imports tqdm.auto, which warns in a notebook kernel without ipywidgets; featviz's
+# progress bars are fastprogress's, so that note is noise in the report: filter exactly that message.
+_warnings.filterwarnings('ignore', message='IProgress not found')
