@@ -20,3 +20,16 @@ def shared_data():
     d = Path(os.environ.get('FEATVIZ_TEST_DATA', SHARED_DATA))
     if not (d/'mnist').exists(): pytest.skip(f'full datasets not found at {d} (set FEATVIZ_TEST_DATA)')
     return d
+
+def headless_chromium(user_data_dir, chromium: str, chromedriver: str):
+    "A selenium driver for headless Chromium with no background networking and browser console logs kept (the browser tests')."
+    from selenium import webdriver                 # in the dev extras
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for a in ('--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+              '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-dev-shm-usage',
+              '--window-size=1280,1000', f'--user-data-dir={user_data_dir}'):
+        opts.add_argument(a)
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    return webdriver.Chrome(service=Service(chromedriver), options=opts)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import headless_chromium
 from PIL import Image
 
 from featviz.explorer import build_explorer, read_explorer
@@ -61,16 +62,7 @@ def page(request, tmp_path_factory):
 @pytest.fixture(scope='module')
 def browser(tmp_path_factory):
     _need_browser()
-    from selenium import webdriver                 # in the dev extras
-    from selenium.webdriver.chrome.service import Service
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ('--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-              '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-dev-shm-usage',
-              '--window-size=1280,1000', f'--user-data-dir={tmp_path_factory.mktemp("chromium")}'):
-        opts.add_argument(a)
-    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver = headless_chromium(tmp_path_factory.mktemp('chromium'), CHROMIUM, CHROMEDRIVER)
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()

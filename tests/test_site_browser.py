@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import headless_chromium
 import yaml
 from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell
 
@@ -97,16 +98,7 @@ def server(site):
 
 @pytest.fixture(scope='module')
 def browser(site, tmp_path_factory):
-    from selenium import webdriver                 # in the dev extras
-    from selenium.webdriver.chrome.service import Service
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ('--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-              '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-dev-shm-usage',
-              '--window-size=1280,1000', f'--user-data-dir={tmp_path_factory.mktemp("chromium")}'):
-        opts.add_argument(a)
-    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver = headless_chromium(tmp_path_factory.mktemp('chromium'), CHROMIUM, CHROMEDRIVER)
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
