@@ -234,16 +234,33 @@ def run_study(nbs_path: str | Path = 'nbs', mode: str | None = None, start: str 
     todo = select_notebooks(study_notebooks(root), root, start, only)
     timeout = resolve_timeout(cfg.mode, timeout, root)
     store = get_store(cfg)
-    log = dict(mode=cfg.mode, nbs=str(root.resolve()), started=datetime.now(timezone.utc).isoformat(timespec='seconds'),
-               ok=True, seconds=0.0, timeout=timeout, notebooks=[], failed=None)
+    from featviz.study import RUN_ID_VARIABLE, new_run_id
+    last = store.load_json('run/last') if store.exists('run/last', '.json') else {}
+    resuming = start is not None and not last.get('ok', True) and last.get('mode') == cfg.mode and last.get('run_id')
+    run_id = last['run_id'] if resuming else new_run_id(cfg.mode)   # every kernel records it in its chapter's summary;
+                                                                    # `--from` after a failed run continues that run
+    log = dict(mode=cfg.mode, run_id=run_id, nbs=str(root.resolve()), ok=True, seconds=0.0, timeout=timeout,
+               started=datetime.now(timezone.utc).isoformat(timespec='seconds'), notebooks=[], failed=None)
     tty = out is print and sys.stdout.isatty()
     def say(msg):
         out(msg)
         if out is print: sys.stdout.flush()                  # a log file gets each line as it is printed
     def counter(i, n): print(f"\r    cell {i}/{n}", end='', flush=True)
     limit = 'no cell time limit' if timeout is None else f'cell time limit {timeout} s'
-    say(f"featviz run: {len(todo)} notebook(s) in {root}, {cfg.mode} mode, {limit}")
+    say(f"featviz run: {len(todo)} notebook(s) in {root}, {cfg.mode} mode, {limit}, run id {run_id}")
     t0 = time.perf_counter()
+    previous = os.environ.get(RUN_ID_VARIABLE)
+    os.environ[RUN_ID_VARIABLE] = run_id                   # the kernels inherit the environment
+    try: _run_all(todo, root, cfg, timeout, store, log, tty, say, counter, progress_every)
+    finally:
+        if previous is None: os.environ.pop(RUN_ID_VARIABLE, None)
+        else: os.environ[RUN_ID_VARIABLE] = previous
+    log['seconds'] = round(time.perf_counter() - t0, 3)
+    store.save_json('run/last', log)
+    return log
+
+def _run_all(todo, root, cfg, timeout, store, log, tty, say, counter, progress_every):
+    "The loop of `run_study`: each notebook in turn, logged, stopping at the first failure."
     for k, p in enumerate(todo, 1):
         rel = p.relative_to(root)
         say(f"[{k}/{len(todo)}] {rel.as_posix()} ...")
@@ -259,9 +276,6 @@ def run_study(nbs_path: str | Path = 'nbs', mode: str | None = None, start: str 
         if not r.ok:
             log.update(ok=False, failed=asdict(r), resume_from=_selector(rel))
             break
-    log['seconds'] = round(time.perf_counter() - t0, 3)
-    store.save_json('run/last', log)
-    return log
 
 # %% ../nbs/foundation/cli.ipynb #f2031d13
 _DATA_NAMES = dict(mnist='MNIST', cifar10='CIFAR-10')

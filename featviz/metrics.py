@@ -7,13 +7,19 @@ Docs: https://featviz.github.io/featviz/foundation/metrics.html.md"""
 
 # %% ../nbs/foundation/metrics.ipynb #466049c0
 from __future__ import annotations
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import combinations
+
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.utils.multiclass import unique_labels
 
 # %% auto #0
-__all__ = ['scores', 'classification_table']
+__all__ = ['scores', 'classification_table', 'accuracy_interval', 'format_accuracy', 'PairedTest', 'mcnemar_test',
+           'accuracy_table', 'holm', 'paired_tests']
 
 # %% ../nbs/foundation/metrics.ipynb #52987ae0
 def scores(y_true, y_pred) -> dict:
@@ -30,4 +36,83 @@ def classification_table(y_true, y_pred, classes: list[str] | None = None) -> pd
     df.loc['macro avg'] = [p.mean(), r.mean(), f.mean(), s.sum()]
     df.loc['accuracy'] = [np.nan, np.nan, accuracy_score(y_true, y_pred), s.sum()]
     df['support'] = df['support'].astype(int)
+    return df
+
+# %% ../nbs/foundation/metrics.ipynb #b1144774
+def accuracy_interval(y_true, y_pred, level: float = 0.95) -> tuple[float, float]:
+    "Wilson score interval `(low, high)` of the accuracy of `y_pred` at confidence `level`."
+    correct = np.asarray(y_true) == np.asarray(y_pred)
+    if correct.size == 0: raise ValueError("accuracy_interval: no predictions to score")
+    ci = binomtest(int(correct.sum()), int(correct.size)).proportion_ci(confidence_level=level, method='wilson')
+    return float(ci.low), float(ci.high)
+
+def format_accuracy(accuracy: float, low: float, high: float, digits: int = 2) -> str:
+    "An accuracy with its interval as text: `'99.53 % [99.38, 99.65]'`."
+    return f"{100 * accuracy:.{digits}f} % [{100 * low:.{digits}f}, {100 * high:.{digits}f}]"
+
+# %% ../nbs/foundation/metrics.ipynb #e50be798
+@dataclass
+class PairedTest:
+    "McNemar's exact test of classifiers `a` and `b` on the same test images."
+    a: str                    # name of the first classifier
+    b: str                    # name of the second
+    accuracy_a: float
+    accuracy_b: float
+    only_a: int               # images `a` gets right and `b` wrong
+    only_b: int               # images `b` gets right and `a` wrong
+    p_value: float            # exact two-sided p-value of "a and b are equally accurate"
+    alpha: float = 0.05       # significance level of the verdict
+
+    @property
+    def winner(self) -> str | None:
+        "The significantly better classifier, or None for a tie."
+        if self.p_value >= self.alpha or self.only_a == self.only_b: return None
+        return self.a if self.only_a > self.only_b else self.b
+
+    @property
+    def verdict(self) -> str:
+        "`'<name> better'` or `'tie'`."
+        return 'tie' if self.winner is None else f'{self.winner} better'
+
+def mcnemar_test(y_true, pred_a, pred_b, a: str = 'A', b: str = 'B', alpha: float = 0.05) -> PairedTest:
+    "McNemar's exact test of two classifiers' predictions `pred_a`, `pred_b` of the same labels `y_true`."
+    y, pa, pb = (np.asarray(v) for v in (y_true, pred_a, pred_b))
+    if not (y.shape == pa.shape == pb.shape):
+        raise ValueError(f"mcnemar_test: {a} has {pa.shape[0] if pa.ndim else 0} predictions and {b} "
+                         f"{pb.shape[0] if pb.ndim else 0} for {y.shape[0] if y.ndim else 0} labels: score both on the same test images")
+    ca, cb = pa == y, pb == y
+    only_a, only_b = int((ca & ~cb).sum()), int((~ca & cb).sum())
+    p = 1.0 if only_a + only_b == 0 else float(binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue)
+    return PairedTest(a, b, float(ca.mean()), float(cb.mean()), only_a, only_b, min(p, 1.0), alpha)
+
+# %% ../nbs/foundation/metrics.ipynb #d3f50bb5
+def accuracy_table(y_true, preds: Mapping[str, np.ndarray], level: float = 0.95) -> pd.DataFrame:
+    "Accuracy, its Wilson interval (`low`, `high`) and the number of test images, one row per named set of predictions."
+    rows = {}
+    for name, p in preds.items():
+        lo, hi = accuracy_interval(y_true, p, level)
+        rows[name] = dict(accuracy=float(np.mean(np.asarray(p) == np.asarray(y_true))), low=lo, high=hi, n=len(p))
+    return pd.DataFrame.from_dict(rows, orient='index')
+
+def holm(p_values) -> np.ndarray:
+    "Holm's step-down adjusted p-values (family-wise error control over the tests given)."
+    p = np.asarray(p_values, float)
+    order = np.argsort(p)
+    adj = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]).clip(max=1.0)
+    out = np.empty_like(p); out[order] = adj
+    return out
+
+def paired_tests(y_true, preds: Mapping[str, np.ndarray], pairs: list[tuple[str, str]] | None = None,
+                 alpha: float = 0.05) -> pd.DataFrame:
+    "McNemar's exact test for each pair of named predictions (every pair, or `pairs`), with Holm-corrected verdicts."
+    pairs = list(combinations(preds, 2)) if pairs is None else list(pairs)
+    missing = sorted({n for pr in pairs for n in pr} - set(preds))
+    if missing: raise KeyError(f"paired_tests: no predictions named {missing}; have {list(preds)}")
+    tests = [mcnemar_test(y_true, preds[a], preds[b], a, b, alpha) for a, b in pairs]
+    df = pd.DataFrame([dict(A=t.a, B=t.b, **{'accuracy A': t.accuracy_a, 'accuracy B': t.accuracy_b,
+                            'only A right': t.only_a, 'only B right': t.only_b, 'p': t.p_value}) for t in tests])
+    if not tests: return df
+    df['p (Holm)'] = holm(df['p'])
+    df['verdict'] = [PairedTest(t.a, t.b, t.accuracy_a, t.accuracy_b, t.only_a, t.only_b, p, alpha).verdict
+                     for t, p in zip(tests, df['p (Holm)'])]
     return df

@@ -7,8 +7,9 @@ Docs: https://featviz.github.io/featviz/foundation/study.html.md"""
 
 # %% ../nbs/foundation/study.ipynb #2121cef1
 from __future__ import annotations
-import types, typing
-from dataclasses import MISSING, dataclass, fields
+import os, types, typing
+from dataclasses import MISSING, dataclass, field, fields
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Mapping
 
 from torch import nn
@@ -18,10 +19,10 @@ from .data import ImageData, load_dataset
 from .store import ArtifactStore, get_store
 
 # %% auto #0
-__all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'SUMMARIES', 'Chapter', 'setup_chapter',
-           'SummaryError', 'Record', 'ClusterScores', 'layer_key', 'size_key', 'result_key', 'Summary',
-           'BaselineSummary', 'ScatteringSummary', 'FinetuneSummary', 'HooksSummary', 'EvaluationSummary',
-           'Cifar10Summary']
+__all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_ID_VARIABLE', 'SUMMARIES', 'Chapter',
+           'setup_chapter', 'SummaryError', 'Record', 'ClusterScores', 'layer_key', 'size_key', 'result_key',
+           'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'ScatteringSummary', 'FinetuneSummary',
+           'HooksSummary', 'EvaluationSummary', 'Cifar10Summary', 'same_run']
 
 # %% ../nbs/foundation/study.ipynb #1f70caea
 @dataclass
@@ -179,11 +180,22 @@ def result_key(model: str, features: str) -> str:
     "The stored key of a model's result on a feature set: `'logistic regression | pixels'`."
     return f'{model} | {features}'
 
+RUN_ID_VARIABLE = 'FEATVIZ_RUN_ID'
+
+def current_run_id() -> str:
+    "The study run this process belongs to: `$FEATVIZ_RUN_ID` (set by `featviz run` for its kernels), else `'interactive'`."
+    return os.environ.get(RUN_ID_VARIABLE) or 'interactive'
+
+def new_run_id(mode: str) -> str:
+    "A fresh run id: the mode and the UTC start time, e.g. `'full-20261129T081500Z'`."
+    return f"{mode}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+
 @dataclass
 class Summary(Record):
     "A chapter's summary in the artifact store: `save(store)` writes it, `load(store)` reads and checks it."
     chapter: ClassVar[str] = ''                # the chapter's name, given in the class line: `class X(Summary, chapter='00_baseline')`
     mode: str                                  # 'quick' or 'full': the mode the chapter ran in
+    run_id: str = field(default_factory=lambda: current_run_id(), kw_only=True)   # the study run that wrote it
 
     def __init_subclass__(cls, chapter: str = '', **kwargs):
         super().__init_subclass__(**kwargs)
@@ -203,6 +215,11 @@ class Summary(Record):
     def save(self, store: ArtifactStore):
         "Write the summary (atomically) to `store`; returns the file's path."
         return store.save_json(self.name(), self.to_json())
+
+    @classmethod
+    def from_json(cls, d: Mapping):
+        "The summary from its stored dict; one written before run ids existed gets `run_id='unrecorded'`."
+        return super().from_json({'run_id': 'unrecorded', **d} if isinstance(d, Mapping) else d)
 
     @classmethod
     def load(cls, store: ArtifactStore):
@@ -302,3 +319,15 @@ class Cifar10Summary(Summary, chapter='06_cifar10'):
 
 # %% ../nbs/foundation/study.ipynb #17f2a0be
 SUMMARIES = (BaselineSummary, ScatteringSummary, FinetuneSummary, HooksSummary, EvaluationSummary, Cifar10Summary)   # every chapter summary, in chapter order
+
+# %% ../nbs/foundation/study.ipynb #44a05b07
+def same_run(summaries, strict: bool = True) -> str:
+    "The run id shared by `summaries` (None entries skipped); if they mix runs, raise `SummaryError` (`strict`) or describe the mix."
+    runs = {}
+    for s in summaries:
+        if s is not None: runs.setdefault(s.run_id, []).append(s.chapter)
+    if len(runs) <= 1: return next(iter(runs), 'none')
+    mix = '; '.join(f"run {r}: {', '.join(chs)}" for r, chs in runs.items())
+    if strict: raise SummaryError(f"the chapters' summaries come from different runs ({mix}): run the study in one go "
+                                  "(featviz run --full) with the same FEATVIZ_CACHE")
+    return f"mixed ({mix})"
