@@ -277,6 +277,7 @@ class HooksSummary(Summary, chapter='03_hooks_tsne'):
     t_sne_seconds: dict[str, float]
     metrics: dict[str, ClusterScores]
     isolated_misclassified_share: float
+    n_isolated: int = 16                       # how many of the most isolated images that share is over
 
 # %% ../nbs/foundation/study.ipynb #29b2064a
 @dataclass
