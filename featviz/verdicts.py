@@ -100,7 +100,9 @@ def scattering_clusters(s: dict) -> Verdict | None:
                    f"Wilson 95 % intervals ({order}); silhouette {c.scattering.silhouette_features:.3f} vs {c.pixels.silhouette_features:.3f}", v,
                    f"Scattering features put a digit's nearest neighbours in its class more often than raw pixels "
                    f"({pct(a, 1)} vs {pct(p, 1)} 10-NN accuracy), " + ("" if v == CONFIRMED else "though not beyond the uncertainty, ")
-                   + f"yet their silhouette of {c.scattering.silhouette_features:.2f} shows neighbourhoods, not separated clusters.")
+                   + (f"yet their silhouette of {c.scattering.silhouette_features:.2f} (below 0.25: no substantial cluster structure, by Kaufman and "
+                      "Rousseeuw's reading) shows neighbourhoods, not separated clusters." if c.scattering.silhouette_features < 0.25 else
+                      f"with a silhouette of {c.scattering.silhouette_features:.2f}."))
 
 @claim
 def finetune_accuracy(s: dict) -> Verdict | None:
