@@ -17,10 +17,11 @@ from .store import ArtifactStore
 from .study import (SUMMARIES, Record, Summary, same_run, layer_key)
 
 # %% auto #0
-__all__ = ['CONFIRMED', 'REFUTED', 'INCONCLUSIVE', 'CLAIMS', 'REPORT_SPLIT_TEST', 'Verdict', 'pct', 'with_interval',
-           'against_threshold', 'interval_order', 'claim', 'baseline_l1', 'scattering_clusters', 'finetune_accuracy',
-           'finetuned_clusters', 'logits_project_poorly', 'isolated_are_errors', 'late_layers_blank', 'load_summaries',
-           'verdicts', 'verdict_table', 'conclusion']
+__all__ = ['CONFIRMED', 'REFUTED', 'INCONCLUSIVE', 'CLAIMS', 'REPORT_SPLIT_TEST', 'README_START', 'README_END', 'Verdict', 'pct',
+           'with_interval', 'against_threshold', 'interval_order', 'claim', 'baseline_l1', 'scattering_clusters',
+           'finetune_accuracy', 'finetuned_clusters', 'logits_project_poorly', 'isolated_are_errors',
+           'late_layers_blank', 'load_summaries', 'verdicts', 'verdict_table', 'conclusion', 'results_markdown',
+           'replace_readme_results']
 
 # %% ../nbs/foundation/verdicts.ipynb #4bf70c13
 CONFIRMED, REFUTED, INCONCLUSIVE = 'confirmed', 'refuted', 'inconclusive'
@@ -188,3 +189,38 @@ def verdict_table(vs: list[Verdict]) -> pd.DataFrame:
 def conclusion(vs: list[Verdict]) -> str:
     "The conclusion as Markdown: one generated sentence per claim, with its verdict."
     return '\n'.join(f"- **{v.verdict}** ({v.chapter}) *{v.claim}.* {v.sentence}" for v in vs)
+
+# %% ../nbs/foundation/verdicts.ipynb #e7cde63f
+README_START, README_END = '<!-- results:start -->', '<!-- results:end -->'
+
+def _value(r: dict) -> str:
+    v, lo, hi = r['value'], r.get('95 % low'), r.get('95 % high')
+    ci = '' if lo is None or lo != lo else f" [{100 * lo:.2f}, {100 * hi:.2f}]"
+    return f"{100 * v:.2f} %{ci}"
+
+def results_markdown(results: dict) -> str:
+    "The README's results section from a run's saved results (`index/results` plus the run log's `notebooks`)."
+    head = ["| chapter | model / features | measure | value [95 % interval] | n |", "|---|---|---|---|---|"]
+    head += [f"| {r['chapter']} | {r['model / features']} | {r['measure']} | {_value(r)} | {r['n']:,} |" for r in results['headline']]
+    ver = ["| chapter | claim | verdict | measured | evidence |", "|---|---|---|---|---|"]
+    ver += [f"| {v['chapter']} | {v['claim']} | **{v['verdict']}** | {v['value']} | {v['evidence']} |" for v in results['verdicts']]
+    times = results.get('notebooks', [])
+    wall = sum(t['seconds'] for t in times)
+    group = lambda path: path.split('/')[0] if '/' in path else path.split('_')[0].removesuffix('.ipynb')   # foundation, 00, ..., index
+    groups = {}
+    for t in times: groups[group(t['path'])] = groups.get(group(t['path']), 0) + t['seconds']
+    lines = [f"Study run `{results['run_id']}` ({results['mode']} mode), generated from its artifacts by "
+             "`python scripts/readme_results.py` (do not edit by hand):", '', *head, '',
+             "Verdicts on the old report's claims (rules in `featviz.verdicts`; 95 % Wilson intervals):", '', *ver]
+    if times:
+        lines += ['', "Wall time of that run per notebook: " + ', '.join(f"{k} {v:,.0f} s" for k, v in groups.items())
+                  + f": **{wall / 60:.1f} min** in all."]
+    return '\n'.join(lines)
+
+def replace_readme_results(readme: str, block: str) -> str:
+    "`readme` with the text between its results markers replaced by `block`; a clear error if the markers are missing."
+    if readme.count(README_START) != 1 or readme.count(README_END) != 1:
+        raise ValueError(f"the README must hold exactly one {README_START} and one {README_END} line around its results")
+    pre, rest = readme.split(README_START)
+    _, post = rest.split(README_END)
+    return f"{pre}{README_START}\n{block}\n{README_END}{post}"
