@@ -22,7 +22,8 @@ Modules:
 - `featviz.scattering`: kymatio's `Scattering2D(J=2)` features of MNIST, their t-SNE map and measured cluster quality.
 - `featviz.site`: The executed notebooks as a static HTML site that works offline: nbdev's directives honoured, the chapter navigation of `sidebar.yml` on every page, figures and interactive outputs embedded. Built with nbconvert, no Quarto needed.
 - `featviz.store`: Features, models, tables and figures that later chapters reuse, written atomically under the cache directory.
-- `featviz.study`: What every chapter starts from (settings, seed, artifact store, data, the networks) in one call, and the typed summaries that chapters write and the home page and later chapters read."""
+- `featviz.study`: What every chapter starts from (settings, seed, artifact store, data, the networks) in one call, and the typed summaries that chapters write and the home page and later chapters read.
+- `featviz.verdicts`: Each claim of the old report as a row: what is measured, what would confirm it, the value with its uncertainty, and the verdict, computed from the chapters' saved summaries."""
 
 __version__ = "0.0.1"
 

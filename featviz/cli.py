@@ -8,7 +8,7 @@ Docs: https://featviz.github.io/featviz/foundation/cli.html.md"""
 # %% ../nbs/foundation/cli.ipynb #8b0d5012
 from __future__ import annotations
 import argparse, json, os, re, sys, tempfile, threading, time, warnings
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -89,6 +89,7 @@ class NotebookResult:
     source: str = ''
     error: str = ''
     kernel_log: str = ''   # the kernel process's stdout/stderr, kept on failure
+    cells: list = field(default_factory=list)   # [cell index, first line, seconds] of each executed code cell: the profile
 
     def describe(self) -> str:
         "One line naming the notebook, and for a failure the failing cell, the error and the kernel's log."
@@ -138,11 +139,12 @@ def run_notebook(path: str | Path, mode: str = 'quick', timeout: int | None = No
     n_code = sum(c.cell_type == 'code' and c not in tagged and bool(c.source.strip()) for c in nb.cells)
     state = dict(cell=None, done=0)
     def started(cell, cell_index, **kw):
-        state['cell'] = cell_index
+        state['cell'], state['t'] = cell_index, time.perf_counter()
         if on_start: on_start(state['done'] + 1, n_code, _first_line(cell.source))
     def executed(cell, cell_index, **kw):
         if SKIP_TAG in cell.metadata.get('tags', []): return
         state['done'] += 1
+        res.cells.append([cell_index, _first_line(cell.source), round(time.perf_counter() - state['t'], 3)])
         if on_cell: on_cell(state['done'], n_code)
     env = dict(os.environ, FEATVIZ_MODE=mode, MPLBACKEND='module://matplotlib_inline.backend_inline')
     if timeout is not None and timeout <= 0: timeout = None                   # 0: no limit
@@ -152,7 +154,7 @@ def run_notebook(path: str | Path, mode: str = 'quick', timeout: int | None = No
     if own_log: fd, kernel_log = tempfile.mkstemp(prefix=f'featviz-kernel-{path.stem}-', suffix='.log'); os.close(fd)
     kernel_log = Path(kernel_log)
     kernel_log.parent.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    t0 = state['t'] = time.perf_counter()
     res = NotebookResult(str(path), 0.0, True)
     with open(kernel_log, 'w') as klog, tempfile.TemporaryDirectory(prefix='featviz-kernel-') as sockets:
         # a local kernel talks over Unix sockets in a private folder (over TCP, ipykernel warns it is unencrypted)
@@ -271,7 +273,7 @@ def _run_all(todo, root, cfg, timeout, store, log, tty, say, counter, progress_e
                 r = run_notebook(p, cfg.mode, timeout, on_cell=prog.done, on_start=prog.start, kernel_log=klog)
         if tty: print('\r' + ' ' * 30 + '\r', end='')
         r.path = rel.as_posix()
-        log['notebooks'].append(dict(path=r.path, seconds=round(r.seconds, 3), ok=r.ok))
+        log['notebooks'].append(dict(path=r.path, seconds=round(r.seconds, 3), ok=r.ok, cells=r.cells))   # cells: the per-cell profile
         say(f"[{k}/{len(todo)}] {r.path:<40} {'ok' if r.ok else 'FAILED'} {r.seconds:8.1f} s")
         if not r.ok:
             log.update(ok=False, failed=asdict(r), resume_from=_selector(rel))

@@ -18,8 +18,8 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 from sklearn.utils.multiclass import unique_labels
 
 # %% auto #0
-__all__ = ['scores', 'classification_table', 'accuracy_interval', 'format_accuracy', 'PairedTest', 'mcnemar_test',
-           'accuracy_table', 'holm', 'paired_tests']
+__all__ = ['scores', 'classification_table', 'proportion_interval', 'accuracy_interval', 'format_accuracy', 'PairedTest',
+           'mcnemar_test', 'accuracy_table', 'holm', 'paired_tests']
 
 # %% ../nbs/foundation/metrics.ipynb #52987ae0
 def scores(y_true, y_pred) -> dict:
@@ -39,12 +39,17 @@ def classification_table(y_true, y_pred, classes: list[str] | None = None) -> pd
     return df
 
 # %% ../nbs/foundation/metrics.ipynb #b1144774
+def proportion_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    "Wilson score interval `(low, high)` of a proportion: `successes` of `n` trials, at confidence `level`."
+    if n <= 0: raise ValueError("proportion_interval: no trials (n = 0)")
+    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=level, method='wilson')
+    return float(ci.low), float(ci.high)
+
 def accuracy_interval(y_true, y_pred, level: float = 0.95) -> tuple[float, float]:
     "Wilson score interval `(low, high)` of the accuracy of `y_pred` at confidence `level`."
     correct = np.asarray(y_true) == np.asarray(y_pred)
     if correct.size == 0: raise ValueError("accuracy_interval: no predictions to score")
-    ci = binomtest(int(correct.sum()), int(correct.size)).proportion_ci(confidence_level=level, method='wilson')
-    return float(ci.low), float(ci.high)
+    return proportion_interval(int(correct.sum()), int(correct.size), level)
 
 def format_accuracy(accuracy: float, low: float, high: float, digits: int = 2) -> str:
     "An accuracy with its interval as text: `'99.53 % [99.38, 99.65]'`."

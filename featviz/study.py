@@ -22,7 +22,8 @@ from .store import ArtifactStore, get_store
 __all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_ID_VARIABLE', 'IMAGES', 'SUMMARIES', 'Chapter',
            'setup_chapter', 'SummaryError', 'Record', 'ClusterScores', 'layer_key', 'size_key', 'result_key',
            'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'ScatteringSummary', 'FinetuneSummary',
-           'HooksSummary', 'cnn_model', 'pair_key', 'EvaluationSummary', 'Cifar10Summary', 'same_run']
+           'HooksSummary', 'ActivationSummary', 'cnn_model', 'pair_key', 'EvaluationSummary', 'Cifar10Summary',
+           'same_run']
 
 # %% ../nbs/foundation/study.ipynb #1f70caea
 @dataclass
@@ -277,6 +278,23 @@ class HooksSummary(Summary, chapter='03_hooks_tsne'):
     t_sne_seconds: dict[str, float]
     metrics: dict[str, ClusterScores]
     isolated_misclassified_share: float
+    n_isolated: int = 16                       # how many of the most isolated images that share is over
+
+# %% ../nbs/foundation/study.ipynb #29b2064a
+@dataclass
+class ActivationSummary(Summary, chapter='04_activation_maps'):
+    "Chapter 04: the share of blank channels per body stage, for the pretrained and the fine-tuned network."
+    arch: str
+    n_images: int                              # test images the shares are averaged over
+    threshold: float                           # a channel is blank below this fraction of the layer's maximum
+    blank_share: dict[str, dict[str, float]]   # network ('pretrained', 'fine-tuned') -> stage -> share of blank channels
+    early: list[str]                           # the stages averaged as "early" (layer1, layer2)
+    late: list[str]                            # and as "late" (layer3, layer4)
+
+    def mean_share(self, network: str, stages: str) -> float:
+        "Mean blank share of `network` over the `'early'` or `'late'` stages."
+        names = getattr(self, stages)
+        return sum(self.blank_share[network][s] for s in names) / len(names)
 
 # %% ../nbs/foundation/study.ipynb #a91dc9df
 IMAGES = 'images'      # the "features" of a model that reads the images themselves (the fine-tuned CNN)
@@ -359,7 +377,7 @@ class Cifar10Summary(Summary, chapter='06_cifar10'):
         return self.probes[features]['accuracy']
 
 # %% ../nbs/foundation/study.ipynb #17f2a0be
-SUMMARIES = (BaselineSummary, ScatteringSummary, FinetuneSummary, HooksSummary, EvaluationSummary, Cifar10Summary)   # every chapter summary, in chapter order
+SUMMARIES = (BaselineSummary, ScatteringSummary, FinetuneSummary, HooksSummary, ActivationSummary, EvaluationSummary, Cifar10Summary)   # every chapter summary, in chapter order
 
 # %% ../nbs/foundation/study.ipynb #44a05b07
 def same_run(summaries, strict: bool = True) -> str:
