@@ -1,7 +1,8 @@
 """Nearest class mean, logistic regression and random forest on pixels and on each feature set, the fine-tuned CNN, and a linear probe of every layer.
 
 The library side: `logistic_regression` and `random_forest` (the classifiers), `pixel_features` (raw pixels as a
-feature set), `evaluate` / `prediction_row` / `results_table` (fit, score and tabulate), `linear_probes` (one
+feature set), `evaluate` / `prediction_row` / `results_table` (fit, score and tabulate, accuracies with their Wilson
+intervals), `validation_split` / `choose_on_validation` (settings chosen on training data only), `linear_probes` (one
 logistic regression per layer) and `features_by_split` (the feature sets of both splits, with their extraction times).
 
 Docs: https://featviz.github.io/featviz/evaluation.html.md"""
@@ -22,15 +23,17 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .features import FeatureSet
-from .metrics import scores
+from .metrics import accuracy_interval, scores
 
 # %% auto #0
 __all__ = ['logistic_regression', 'random_forest', 'pixel_features', 'evaluate', 'prediction_row', 'results_table',
-           'linear_probes', 'step_schedule', 'LinearProbe', 'sgd_probe', 'features_by_split']
+           'linear_probes', 'validation_split', 'choose_on_validation', 'step_schedule', 'LinearProbe', 'sgd_probe',
+           'features_by_split']
 
 # %% ../nbs/05_evaluation.ipynb #1b0745a2
 def logistic_regression(seed: int = 0, C: float = 1.0, pca: int | None = None, max_iter: int = 300,
@@ -87,9 +90,19 @@ def prediction_row(y_true, y_pred, *, model: str, features: str = '', dims: int 
     if y_true.shape != y_pred.shape: raise ValueError(f"{model}: {len(y_pred)} predictions for {len(y_true)} labels")
     return dict(model=model, features=features, dims=dims, **scores(y_true, y_pred), y_pred=y_pred)
 
-def results_table(rows) -> pd.DataFrame:
+def results_table(rows,
+                  y_true=None,         # the labels the rows predicted: adds each accuracy's Wilson interval (`low`, `high`)
+                  level: float = 0.95  # confidence level of the intervals
+                 ) -> pd.DataFrame:
     "Result rows as a table indexed by (model, features), without the predictions and fitted estimators."
+    rows = list(rows)
     df = pd.DataFrame([{k: v for k, v in r.items() if k not in ('y_pred', 'estimator')} for r in rows])
+    if y_true is not None:
+        bad = [f"{r['model']} on {r['features']}" for r in rows if len(r['y_pred']) != len(y_true)]
+        if bad: raise ValueError(f"results_table: {bad} made predictions for other images than the {len(y_true)} labels given")
+        ci = [accuracy_interval(y_true, r['y_pred'], level) for r in rows]
+        at = df.columns.get_loc('accuracy') + 1
+        df.insert(at, 'low', [lo for lo, _ in ci]); df.insert(at + 1, 'high', [hi for _, hi in ci])
     return df.set_index(['model', 'features'])
 
 # %% ../nbs/05_evaluation.ipynb #d8f07e44
@@ -104,6 +117,26 @@ def linear_probes(train: Mapping[str, np.ndarray], y_train, test: Mapping[str, n
                               model='linear probe', features=name)
     table = results_table(rows.values()).droplevel('model')
     return table, rows
+
+# %% ../nbs/05_evaluation.ipynb #5b2d6c67
+def validation_split(X, y, size: float = 0.1, seed: int = 0):
+    "`(X_fit, X_valid, y_fit, y_valid)`: `size` of the training data held out for choices, seeded and stratified by class."
+    y = np.asarray(y)
+    return train_test_split(np.asarray(X), y, test_size=size, stratify=y, random_state=seed)
+
+def choose_on_validation(candidates: Mapping[str, object],  # name -> estimator, the cheapest first (it wins a tie)
+                         train: Mapping[str, tuple],        # feature-set name -> (X_train, y_train): training data only
+                         size: float = 0.1,                 # share of each training set held out for validation
+                         seed: int = 0) -> tuple[str, pd.DataFrame]:
+    "The candidate with the best mean validation accuracy over the feature sets, and the table of every fit (with intervals)."
+    if not candidates or not train: raise ValueError("choose_on_validation: give at least one candidate and one training set")
+    tables = []
+    for features, (X, y) in train.items():
+        X_fit, X_valid, y_fit, y_valid = validation_split(X, y, size, seed)
+        tables.append(results_table([evaluate(est, X_fit, y_fit, X_valid, y_valid, model=name, features=features)
+                                     for name, est in candidates.items()], y_valid))
+    table = pd.concat(tables).rename_axis(['candidate', 'features'])
+    return table['accuracy'].groupby(level='candidate', sort=False).mean().idxmax(), table
 
 # %% ../nbs/05_evaluation.ipynb #854d98df
 import torch

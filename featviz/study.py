@@ -19,10 +19,11 @@ from .data import ImageData, load_dataset
 from .store import ArtifactStore, get_store
 
 # %% auto #0
-__all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_ID_VARIABLE', 'SUMMARIES', 'Chapter',
+__all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_ID_VARIABLE', 'IMAGES', 'SUMMARIES', 'Chapter',
            'setup_chapter', 'SummaryError', 'Record', 'ClusterScores', 'layer_key', 'size_key', 'result_key',
            'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'ScatteringSummary', 'FinetuneSummary',
-           'HooksSummary', 'ActivationSummary', 'EvaluationSummary', 'Cifar10Summary', 'same_run']
+           'HooksSummary', 'ActivationSummary', 'cnn_model', 'pair_key', 'EvaluationSummary', 'Cifar10Summary',
+           'same_run']
 
 # %% ../nbs/foundation/study.ipynb #1f70caea
 @dataclass
@@ -296,26 +297,67 @@ class ActivationSummary(Summary, chapter='04_activation_maps'):
         return sum(self.blank_share[network][s] for s in names) / len(names)
 
 # %% ../nbs/foundation/study.ipynb #a91dc9df
+IMAGES = 'images'      # the "features" of a model that reads the images themselves (the fine-tuned CNN)
+
+def cnn_model(arch: str) -> str:
+    "The model name of the fine-tuned network in chapter 05's results: `'fine-tuned CNN (resnet50)'`."
+    return f'fine-tuned CNN ({arch})'
+
+def pair_key(a: str, b: str) -> str:
+    "The stored key of the paired test of results `a` and `b` (`result_key` names): `'<a> vs <b>'`."
+    return f'{a} vs {b}'
+
 @dataclass
 class EvaluationSummary(Summary, chapter='05_evaluation'):
-    "Chapter 05: test accuracy and macro-F1 of every model on every feature set (`result_key` names), and the probes."
+    "Chapter 05: test accuracy (with its 95 % Wilson interval) and macro-F1 of every model on every feature set (`result_key` names), the probes, the paired tests and the choices made on validation."
     HEADLINE: ClassVar[tuple] = ((LOGISTIC_REGRESSION, PIXELS), (RANDOM_FOREST, PIXELS), (LOGISTIC_REGRESSION, SCATTERING),
                                  (LOGISTIC_REGRESSION, layer_key('body', 'pretrained')), (RANDOM_FOREST, layer_key('body', 'fine-tuned')))
+    PREDICTIONS: ClassVar[str] = '05_evaluation/predictions'   # store name of every model's test predictions (.npz: `result_key` names, and 'y_true')
     n_train: int
     n_test: int
     arch: str
-    accuracy: dict[str, float]
+    accuracy: dict[str, float]                # result_key -> test accuracy
+    accuracy_low: dict[str, float]            # result_key -> lower end of its 95 % Wilson interval
+    accuracy_high: dict[str, float]           # result_key -> upper end
     macro_f1: dict[str, float]
-    probes: dict[str, float]
+    probes: dict[str, float]                  # layer_key -> linear-probe test accuracy
+    probes_low: dict[str, float]              # layer_key -> lower end of its 95 % Wilson interval
+    probes_high: dict[str, float]             # layer_key -> upper end
+    paired: dict[str, dict[str, Any]]         # pair_key(a, b) -> McNemar's exact test: 'A', 'B', 'accuracy A', 'accuracy B',
+                                              #   'only A right', 'only B right', 'p', 'p (Holm)', 'verdict' ('<a> better' | 'tie')
+    choices: dict[str, dict[str, Any]]        # setting -> 'value' chosen on a validation split of the training data, 'candidates', 'split', ...
 
     def __post_init__(self):
         super().__post_init__()
         missing = [result_key(*k) for k in self.HEADLINE if result_key(*k) not in self.accuracy]
         if missing: raise SummaryError(f"{self._where()}: no accuracy for {missing}, which the home page reports" + self._fix())
+        missing = [k for k in self.accuracy if k not in self.accuracy_low or k not in self.accuracy_high]
+        if missing: raise SummaryError(f"{self._where()}: no interval for {missing}" + self._fix())
 
     def accuracy_of(self, model: str, features: str) -> float:
         "Test accuracy of `model` on `features`."
         return self.accuracy[result_key(model, features)]
+
+    def interval_of(self, model: str, features: str) -> tuple[float, float]:
+        "95 % Wilson interval `(low, high)` of the test accuracy of `model` on `features`."
+        k = result_key(model, features)
+        return self.accuracy_low[k], self.accuracy_high[k]
+
+    @property
+    def cnn(self) -> str:
+        "The `result_key` of the fine-tuned CNN."
+        return result_key(cnn_model(self.arch), IMAGES)
+
+    def paired_of(self, a: str, b: str) -> dict[str, Any]:
+        "The paired test of results `a` and `b` (`result_key` names, either order), as stored."
+        for k in (pair_key(a, b), pair_key(b, a)):
+            if k in self.paired: return self.paired[k]
+        raise KeyError(f"05_evaluation tested no pair {pair_key(a, b)!r}; it tested: {sorted(self.paired)}")
+
+    def load_predictions(self, store: ArtifactStore) -> tuple[Any, dict[str, Any]]:
+        "`(y_true, {result_key: predictions})` of the test images, as chapter 05 saved them: any paired test can be recomputed."
+        arrays = store.load_arrays(self.PREDICTIONS)
+        return arrays.pop('y_true'), arrays
 
 # %% ../nbs/foundation/study.ipynb #46e3874b
 @dataclass

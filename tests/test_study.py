@@ -27,7 +27,7 @@ def example_record(cls):
     hints = typing.get_type_hints(cls)
     kw = {f.name: example(hints[f.name]) for f in dataclasses.fields(cls)}
     if cls is EvaluationSummary:
-        kw['accuracy'] = kw['macro_f1'] = {result_key(*k): 0.9 for k in EvaluationSummary.HEADLINE}
+        for f in ('accuracy', 'accuracy_low', 'accuracy_high', 'macro_f1'): kw[f] = {result_key(*k): 0.9 for k in EvaluationSummary.HEADLINE}
     return cls(**kw)
 
 @pytest.mark.parametrize('cls', SUMMARIES, ids=lambda c: c.__name__)
@@ -57,9 +57,15 @@ def test_cluster_scores_keep_the_table_labels():
     assert (cs.n, cs.knn_features) == (10000, 0.96) and cs.to_json() == row
     with pytest.raises(SummaryError, match="kNN acc"): ClusterScores.from_row({**{k: v for k, v in row.items() if k != 'kNN acc (features)'}})
 
-def test_evaluation_summary_needs_the_headline_results():
+def test_evaluation_summary_needs_the_headline_results_and_their_intervals():
+    acc = {result_key(*k): 0.9 for k in EvaluationSummary.HEADLINE}
+    kw = dict(accuracy=acc, accuracy_low=acc, accuracy_high=acc, macro_f1=acc, probes={}, probes_low={}, probes_high={},
+              paired={}, choices={})
+    EvaluationSummary('quick', 1, 1, 'resnet50', **kw)
     with pytest.raises(SummaryError, match='which the home page reports'):
-        EvaluationSummary('quick', 1, 1, 'resnet50', {'logistic regression | pixels': 0.9}, {}, {})
+        EvaluationSummary('quick', 1, 1, 'resnet50', **{**kw, 'accuracy': {'logistic regression | pixels': 0.9}})
+    with pytest.raises(SummaryError, match=r"no interval for \['logistic regression \| pixels'"):
+        EvaluationSummary('quick', 1, 1, 'resnet50', **{**kw, 'accuracy_low': {}})
 
 @pytest.mark.parametrize('cls', SUMMARIES, ids=lambda c: c.__name__)
 def test_stored_summaries_match_their_schema(cls):
