@@ -20,8 +20,8 @@ from .study import (SUMMARIES, Record, Summary, same_run, layer_key)
 __all__ = ['CONFIRMED', 'REFUTED', 'INCONCLUSIVE', 'CLAIMS', 'REPORT_SPLIT_TEST', 'README_START', 'README_END', 'Verdict', 'pct',
            'with_interval', 'against_threshold', 'interval_order', 'claim', 'baseline_l1', 'scattering_clusters',
            'finetune_accuracy', 'finetuned_clusters', 'logits_project_poorly', 'isolated_are_errors',
-           'late_layers_blank', 'load_summaries', 'verdicts', 'verdict_table', 'conclusion', 'results_markdown',
-           'replace_readme_results']
+           'late_layers_blank', 'cnn_best', 'load_summaries', 'verdicts', 'verdict_table', 'conclusion',
+           'results_markdown', 'replace_readme_results']
 
 # %% ../nbs/foundation/verdicts.ipynb #4bf70c13
 CONFIRMED, REFUTED, INCONCLUSIVE = 'confirmed', 'refuted', 'inconclusive'
@@ -170,6 +170,26 @@ def late_layers_blank(s: dict) -> Verdict | None:
                    f"difference {100 * (late - early):+.0f} points, against a 10-point margin", v,
                    f"In the fine-tuned network {pct(late, 0)} of the late stages' channels are blank on a digit against {pct(early, 0)} of the early ones; "
                    f"with ImageNet weights {pct(pl, 0)}: fine-tuning " + ("reduces" if late < pl else "does not reduce") + " the blankness.")
+
+@claim
+def cnn_best(s: dict) -> Verdict | None:
+    "05: 'the CNN performs best' (of every model on every feature set, on the same test images)."
+    if not (e := s.get(EvaluationSummary)): return None
+    tests = [t for t in e.paired.values() if e.cnn in (t['A'], t['B'])]
+    if not tests: return None
+    other = lambda t: t['B'] if t['A'] == e.cnn else t['A']
+    wins = [other(t) for t in tests if t['verdict'] == f"{e.cnn} better"]
+    losses = [other(t) for t in tests if t['verdict'] not in ('tie', f"{e.cnn} better")]
+    ties = [other(t) for t in tests if t['verdict'] == 'tie']
+    v = REFUTED if losses else CONFIRMED if not ties else INCONCLUSIVE
+    acc = e.accuracy[e.cnn]
+    pmax = max((t['p (Holm)'] for t in tests if other(t) in ties), default=None)
+    return Verdict('05', "The CNN performs best", f"test accuracy of the fine-tuned CNN against {len(tests)} other models and probes, {e.n_test:,} test images",
+                   "significantly better than every other model (McNemar's exact test, Holm-corrected, 5 %)",
+                   f"CNN {with_interval(acc, e.n_test)}", f"better than {len(wins)}, tied with {len(ties)}, worse than {len(losses)}"
+                   + (f" (largest Holm p of a tie {pmax:.2g})" if pmax is not None else ''), v,
+                   f"The fine-tuned CNN ({pct(acc)}) is significantly more accurate than {len(wins)} of the {len(tests)} models it is tested against"
+                   + (f"; it is tied with {', '.join(ties)}" if ties else '') + (f"; it is beaten by {', '.join(losses)}" if losses else '') + '.')
 
 # %% ../nbs/foundation/verdicts.ipynb #fc5bafc5
 def load_summaries(store: ArtifactStore) -> dict:
