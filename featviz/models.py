@@ -12,6 +12,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 import torchvision
@@ -27,9 +28,10 @@ from .distributed import amp_precision, dist_state, distrib_training, on_main
 from .features import Preprocess
 
 # %% auto #0
-__all__ = ['ARCHS', 'HEAD_NAMES', 'load_checkpoint', 'create_backbone', 'imagenet_top1', 'featviz_head', 'FeatvizNet',
-           'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks', 'featviz_learner',
-           'save_finetuned', 'load_finetuned', 'create_model', 'fine_tune', 'get_finetuned', 'plot_top_losses']
+__all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'load_checkpoint', 'create_backbone', 'imagenet_top1', 'featviz_head',
+           'FeatvizNet', 'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks',
+           'featviz_learner', 'save_finetuned', 'load_finetuned', 'create_model', 'lr_trials', 'choose_lr', 'fine_tune',
+           'split_scores', 'get_finetuned', 'plot_top_losses']
 
 # %% ../nbs/foundation/models.ipynb #76e12fcc
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -204,14 +206,67 @@ def create_model(settings: Settings | None = None, n_classes: int = 10, pretrain
     return FeatvizNet(body, n_classes, arch=origin['arch'], stride_in_1x1=origin['stride_in_1x1']), origin
 
 # %% ../nbs/foundation/models.ipynb #dfe8bcfb
-def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5), lr_frozen: float = 3e-3, lr_unfrozen: float = 1e-3) -> Learner:
-    "The report's schedule: `fit_one_cycle` with the body frozen, then unfrozen with `slice(lr_unfrozen/10, lr_unfrozen)`."
+LR_CANDIDATES = dict(frozen=(1e-3, 3e-3, 1e-2), unfrozen=(1e-4, 1e-3, 3e-3))   # the head's rate; unfrozen, the body gets a tenth
+
+def lr_trials(learn: Learner,            # the learner, in the state every trial starts from
+              lrs,                       # candidate learning rates (unfrozen: the head's; the body gets a tenth)
+              unfrozen: bool,            # train everything (discriminative rates) or the head only
+              n: int = 5000,             # training images per trial: a fixed, seeded subset of the fit split
+              epochs: int = 1,           # one-cycle epochs per trial
+              seed: int = 0,             # the subset's and the shuffling's seed
+             ) -> pd.DataFrame:
+    "One short trial per learning rate from the same weights, scored on the validation split; the weights are restored."
+    from fastai.data.core import DataLoaders
+    dls0, w0 = learn.dls, {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
+    frozen_idx = learn.opt.frozen_idx if learn.opt is not None else 1
+    idx = np.sort(np.random.default_rng(seed).choice(len(dls0.train_ds), min(n, len(dls0.train_ds)), replace=False))
+    learn.dls = DataLoaders(dls0.train.new(torch.utils.data.Subset(dls0.train_ds, idx)), dls0.valid, device=dls0.device)
+    rows = []
+    try:
+        for lr in lrs:
+            learn.model.load_state_dict(w0)
+            learn.unfreeze() if unfrozen else learn.freeze()        # also clears the optimizer state
+            torch.manual_seed(seed)
+            with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, slice(lr / 10, lr) if unfrozen else lr)
+            valid_loss, valid_error = learn.recorder.values[-1][1:3]
+            rows.append(dict(lr=lr, n_images=len(idx), epochs=epochs, valid_loss=float(valid_loss), valid_error=float(valid_error)))
+    finally:
+        learn.dls = dls0
+        learn.model.load_state_dict(w0)
+        learn.freeze_to(frozen_idx)
+    return pd.DataFrame(rows).set_index('lr')
+
+def choose_lr(trials: pd.DataFrame) -> float:
+    "The trial learning rate with the lowest validation error (ties: the lowest validation loss)."
+    return float(trials.sort_values(['valid_error', 'valid_loss']).index[0])
+
+def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
+              lr_frozen: float | None = None,    # the head's rate with the body frozen; None: chosen by `lr_trials`
+              lr_unfrozen: float | None = None,  # the head's rate unfrozen (the body gets a tenth); None: chosen
+              n_trial: int = 5000,               # training images per learning-rate trial
+              seed: int = 0) -> Learner:
+    "Two-stage one-cycle fine-tuning (frozen, then unfrozen with `slice(lr/10, lr)`); `learn.chosen_lrs`, `learn.lr_trial_tables` record the choice."
+    learn.lr_trial_tables = {}
     with distrib_training(learn):     # fastai's distrib_ctx under torchrun/accelerate, nothing in one process
         learn.freeze()
+        if lr_frozen is None: lr_frozen = choose_lr(t := lr_trials(learn, LR_CANDIDATES['frozen'], False, n_trial, seed=seed)); learn.lr_trial_tables['frozen'] = t
         learn.fit_one_cycle(epochs[0], lr_frozen)
+        if lr_unfrozen is None: lr_unfrozen = choose_lr(t := lr_trials(learn, LR_CANDIDATES['unfrozen'], True, n_trial, seed=seed)); learn.lr_trial_tables['unfrozen'] = t
         learn.unfreeze()
         learn.fit_one_cycle(epochs[1], slice(lr_unfrozen / 10, lr_unfrozen))
+    learn.chosen_lrs = (lr_frozen, lr_unfrozen)
     return learn
+
+def split_scores(learn: Learner,
+                 test_preds=None, # `(probs, targets)` of the test loader if already computed (the test set is scored once)
+                ) -> dict:
+    "Validation error, and the test set scored once: accuracy, error, 95 % Wilson interval; with the split's sizes."
+    from featviz.metrics import accuracy_interval
+    (vp, vy), (tp, ty) = learn.get_preds(ds_idx=1), (test_preds or learn.get_preds(ds_idx=2))[:2]
+    acc = float((tp.argmax(1) == ty).float().mean())
+    low, high = accuracy_interval(ty.numpy(), tp.argmax(1).numpy())
+    return dict(learn.dls.sizes, valid_error=float((vp.argmax(1) != vy).float().mean()), test_accuracy=acc,
+                test_error=1 - acc, test_low=float(low), test_high=float(high))
 
 def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_resnet_finetune/model') -> tuple[FeatvizNet, dict]:
     "The fine-tuned model of chapter 02 from the store; quick mode trains a small one if none is saved."
@@ -233,11 +288,9 @@ def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_
     data = load_mnist(settings=s).subset(*subset_sizes(s), seed=s.seed)
     model, origin = create_model(s)
     learn = featviz_learner(image_dataloaders(data, bs=64, device=resolve_device(s), seed=s.seed), model)
-    with learn.no_bar(), learn.no_logging(): fine_tune(learn, (2, 2))
-    preds, targs = learn.get_preds()
-    acc = float((preds.argmax(1) == targs).float().mean())
-    save_finetuned(learn.model, store, name, mode=s.mode, n_train=len(data.y_train), n_test=len(data.y_test),
-                   test_accuracy=acc, epochs=[2, 2], weights=origin['weights'], seed=s.seed)
+    with learn.no_bar(), learn.no_logging(): fine_tune(learn, (2, 2), n_trial=256, seed=s.seed)
+    save_finetuned(learn.model, store, name, mode=s.mode, **split_scores(learn), lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1],
+                   epochs=[2, 2], weights=origin['weights'], seed=s.seed)
     return load_finetuned(store, name)
 
 # %% ../nbs/foundation/models.ipynb #0d1f5f8c

@@ -103,7 +103,7 @@ def test_saved_model_round_trip(tmp_path):
     with torch.inference_mode(): assert torch.equal(back(x), want)
 
 def test_get_finetuned_loads_or_trains_in_quick_mode_only(tmp_path, monkeypatch):
-    from featviz.models import get_finetuned
+    from featviz.models import get_finetuned, LR_CANDIDATES
     real = torchvision.models.get_model
     def offline(arch, weights=None):
         if weights is not None: raise OSError('offline')
@@ -115,7 +115,10 @@ def test_get_finetuned_loads_or_trains_in_quick_mode_only(tmp_path, monkeypatch)
     quick = get_settings(mode='quick', arch='resnet18', quick_train=200, quick_test=100)
     with pytest.warns(UserWarning, match='RANDOMLY INITIALISED'):       # offline: no resnet18 weights
         model, meta = get_finetuned(quick, store)
-    assert meta['mode'] == 'quick' and meta['n_train'] == 200 and store.exists('02_resnet_finetune/model', '.pt')
+    assert meta['mode'] == 'quick' and store.exists('02_resnet_finetune/model', '.pt')
+    assert (meta['n_train'], meta['n_valid'], meta['n_test']) == (180, 20, 100)     # 10 % of the training images validate
+    assert meta['lr_frozen'] in LR_CANDIDATES['frozen'] and meta['lr_unfrozen'] in LR_CANDIDATES['unfrozen']   # chosen by trials
+    assert meta['test_low'] <= meta['test_accuracy'] <= meta['test_high'] and abs(meta['test_error'] + meta['test_accuracy'] - 1) < 1e-9
     again, _ = get_finetuned(quick, store)                                # now loaded, not retrained
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
     with pytest.raises(FileNotFoundError, match='quick-mode resnet18; full mode needs'): get_finetuned(full, store)
