@@ -22,61 +22,31 @@ from fastai.callback.channelslast import ChannelsLast
 import fastai.callback.schedule  # noqa: F401  (adds fit_one_cycle / lr_find to Learner)
 from fastai.vision.learner import create_head
 
-from .backbones import WeightsError, apply_stride_in_1x1   # the one definition, shared with any-CNN loading
+from .backbones import WeightsError, apply_stride_in_1x1, load_backbone, load_checkpoint, load_weights   # one reader of weights, shared with any-CNN loading
 from .config import Settings, get_settings, resolve_device
 from .distributed import amp_precision, dist_state, distrib_training, on_main
 from .features import Preprocess
 
 # %% auto #0
-__all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'load_checkpoint', 'create_backbone', 'imagenet_top1', 'featviz_head',
-           'FeatvizNet', 'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks',
-           'featviz_learner', 'save_finetuned', 'load_finetuned', 'create_model', 'lr_trials', 'choose_lr', 'fine_tune',
-           'split_scores', 'get_finetuned', 'plot_top_losses']
+__all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'create_backbone', 'imagenet_top1', 'featviz_head', 'FeatvizNet',
+           'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks', 'featviz_learner',
+           'save_finetuned', 'load_finetuned', 'create_model', 'lr_trials', 'choose_lr', 'fine_tune', 'split_scores',
+           'get_finetuned', 'plot_top_losses', 'load_checkpoint']
 
 # %% ../nbs/foundation/models.ipynb #76e12fcc
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
+_all_ = ['load_checkpoint']     # featviz.backbones' reader, also offered here (chapter 02 reads the ImageNet classifier with it)
 
 def _check_arch(arch):
     if arch not in ARCHS:
         raise WeightsError(f"unknown architecture {arch!r}: FEATVIZ_ARCH must be one of {', '.join(ARCHS)}")
 
-def _find_checkpoint(weights: Path, arch: str) -> Path:
-    if weights.is_dir():
-        found = sorted(weights.glob(f'{arch}*.pth')) + sorted(weights.glob(f'{arch}*.pt'))
-        if not found:
-            raise WeightsError(f"FEATVIZ_WEIGHTS={str(weights)!r} is a directory with no {arch}*.pth checkpoint: point it "
-                               f"at the checkpoint file, or set FEATVIZ_ARCH to the architecture of the weights there")
-        return found[0]
-    if not weights.exists():
-        raise WeightsError(f"weights file {str(weights)!r} does not exist: fix FEATVIZ_WEIGHTS (or unset it to use "
-                           f"torchvision's {arch} weights)")
-    return weights
-
-def load_checkpoint(path: str | Path, arch: str) -> tuple[dict, dict]:
-    "Read a checkpoint for `arch`: `(state_dict, meta)`; refuses corrupt files and other architectures."
-    path = _find_checkpoint(Path(path).expanduser(), arch)
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise WeightsError(f"cannot read weights file {path} ({type(e).__name__}: {str(e)[:120]}): it is corrupt or "
-                           f"not a PyTorch checkpoint; replace it or fix FEATVIZ_WEIGHTS") from None
-    if isinstance(ck, dict) and 'state_dict' in ck: sd, meta = ck['state_dict'], {k: v for k, v in ck.items() if k != 'state_dict'}
-    else: sd, meta = ck, {}
-    if not isinstance(sd, dict) or not all(torch.is_tensor(v) for v in sd.values()):
-        raise WeightsError(f"{path} holds no state_dict of tensors: not a model checkpoint")
-    if meta.get('arch', arch) != arch:
-        raise WeightsError(f"{path} is a {meta['arch']} checkpoint but arch={arch!r}: set FEATVIZ_ARCH={meta['arch']}")
-    meta['path'] = str(path)
-    return sd, meta
-
 # %% ../nbs/foundation/models.ipynb #d40627d1
-def _torchvision_resnet(arch, sd=None, meta=None, where=''):
+def _torchvision_resnet(arch, sd=None, meta=None, where='the checkpoint'):
+    "torchvision's `arch`, random or with the state dict `sd` (`featviz.backbones.load_weights`; v1 strides if `meta` says so)."
     m = torchvision.models.get_model(arch, weights=None)
     if sd is not None:
-        sd = {k: v for k, v in sd.items() if not k.startswith('fc.')} | {k: v for k, v in m.state_dict().items() if k.startswith('fc.')}
-        try: m.load_state_dict(sd, strict=True)
-        except RuntimeError as e:
-            raise WeightsError(f"{where} does not fit torchvision's {arch}: {str(e).splitlines()[0]} ...; is it a checkpoint "
-                               f"for another architecture? Set FEATVIZ_ARCH to match it") from None
+        load_weights(m, sd, where, arch)
         if (meta or {}).get('stride_in_1x1'): apply_stride_in_1x1(m)
     return m
 
@@ -86,24 +56,19 @@ def _body(resnet) -> nn.Sequential:
 # %% ../nbs/foundation/models.ipynb #cf37fe84
 def create_backbone(arch: str | None = None, weights: str | Path | None = None, pretrained: bool = True,
                     settings: Settings | None = None) -> tuple[nn.Sequential, dict]:
-    "ImageNet ResNet body for `arch` and a description of where its weights came from."
+    "ImageNet ResNet body for `arch` (read by `featviz.backbones.load_backbone`) and where its weights came from."
     s = get_settings(settings, arch=arch, weights=weights)
     arch = s.arch; _check_arch(arch)
     if not pretrained: return _body(_torchvision_resnet(arch)), {'arch': arch, 'weights': 'random init', 'stride_in_1x1': False}
-    if s.weights is not None:
-        sd, meta = load_checkpoint(s.weights, arch)
-        m = _torchvision_resnet(arch, sd, meta, where=meta['path'])
-        return _body(m), {'arch': arch, 'weights': meta['path'], 'stride_in_1x1': bool(meta.get('stride_in_1x1'))}
-    w = torchvision.models.get_model_weights(arch).DEFAULT
-    try: m = torchvision.models.get_model(arch, weights=w)
-    except Exception as e:
-        msg = (f"could not get torchvision's {arch} ImageNet weights ({type(e).__name__}: {str(e)[:100]}); offline? "
-               f"Set FEATVIZ_WEIGHTS to a local checkpoint file and FEATVIZ_ARCH to its architecture")
-        if not s.quick: raise WeightsError(msg) from None
-        warnings.warn(f"featviz: {msg}. QUICK MODE CONTINUES WITH A RANDOMLY INITIALISED {arch.upper()}: "
-                      f"its numbers say nothing about pretrained features.", stacklevel=2)
-        return _body(_torchvision_resnet(arch)), {'arch': arch, 'weights': 'random init (no weights found)', 'stride_in_1x1': False}
-    return _body(m), {'arch': arch, 'weights': f'torchvision {w}', 'stride_in_1x1': False}
+    if s.weights is not None: bb = load_backbone(arch, weights=s.weights, settings=s)      # a checkpoint file or folder
+    else:
+        try: bb = load_backbone(arch, weights='DEFAULT', settings=s)                     # torchvision's ImageNet weights
+        except WeightsError as e:                                                       # the download failed
+            if not s.quick: raise
+            warnings.warn(f"featviz: {e}. QUICK MODE CONTINUES WITH A RANDOMLY INITIALISED {arch.upper()}: "
+                          f"its numbers say nothing about pretrained features.", stacklevel=2)
+            return _body(_torchvision_resnet(arch)), {'arch': arch, 'weights': 'random init (no weights found)', 'stride_in_1x1': False}
+    return _body(bb.model.train()), {'arch': arch, 'weights': bb.weights, 'stride_in_1x1': bool(bb.info.get('stride_in_1x1'))}
 
 # %% ../nbs/foundation/models.ipynb #dfca0de5
 def imagenet_top1(body: nn.Module,           # a backbone body (B, 3, H, W) -> (B, C, h, w)
