@@ -214,9 +214,13 @@ def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
     learn.lr_trial_tables = {}
     with distrib_training(learn):     # fastai's distrib_ctx under torchrun/accelerate, nothing in one process
         learn.freeze()
-        if lr_frozen is None: lr_frozen = choose_lr(t := lr_trials(learn, LR_CANDIDATES['frozen'], False, n_trial, seed=seed)); learn.lr_trial_tables['frozen'] = t
+        if lr_frozen is None:
+            learn.lr_trial_tables['frozen'] = lr_trials(learn, LR_CANDIDATES['frozen'], False, n_trial, seed=seed)
+            lr_frozen = choose_lr(learn.lr_trial_tables['frozen'])
         learn.fit_one_cycle(epochs[0], lr_frozen)
-        if lr_unfrozen is None: lr_unfrozen = choose_lr(t := lr_trials(learn, LR_CANDIDATES['unfrozen'], True, n_trial, seed=seed)); learn.lr_trial_tables['unfrozen'] = t
+        if lr_unfrozen is None:     # trials from the frozen stage's result, which the real stage then starts from
+            learn.lr_trial_tables['unfrozen'] = lr_trials(learn, LR_CANDIDATES['unfrozen'], True, n_trial, seed=seed)
+            lr_unfrozen = choose_lr(learn.lr_trial_tables['unfrozen'])
         learn.unfreeze()
         learn.fit_one_cycle(epochs[1], slice(lr_unfrozen / 10, lr_unfrozen))
     learn.chosen_lrs = (lr_frozen, lr_unfrozen)
