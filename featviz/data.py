@@ -22,7 +22,7 @@ __all__ = ['MNIST_CLASSES', 'MNIST_FILES', 'MNIST_RAW_MD5', 'MNIST_COUNTS', 'CIF
            'CIFAR10_ARCHIVE_SHA256', 'CIFAR10_MEMBER_MD5', 'DATASETS', 'DataError', 'ImageData', 'stratified_indices',
            'read_idx', 'find_file', 'load_mnist_idx', 'load_image_folders', 'load_cifar10_archive',
            'load_cifar10_batches', 'write_sample', 'load_sample', 'locate_dataset', 'fastai_data_dir', 'load_dataset',
-           'load_mnist', 'load_cifar10', 'image_dataloaders']
+           'load_mnist', 'load_cifar10', 'valid_indices', 'image_dataloaders']
 
 # %% ../nbs/foundation/data.ipynb #c648b8ee
 class DataError(ValueError):
@@ -378,9 +378,21 @@ class _ArrayDataset(torch.utils.data.Dataset):
         from fastai.torch_core import TensorCategory
         return TensorImage(self.x[i]), TensorCategory(self.y[i])
 
+def valid_indices(y: np.ndarray,           # the training labels
+                  valid_frac: float = 0.1, # the share of each class held out for validation
+                  seed: int = 0,           # the split's seed (the study uses `Settings.seed`)
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    "Seeded, class-stratified `(fit, valid)` indices into the training images (sorted)."
+    from sklearn.model_selection import train_test_split
+    if not 0 < valid_frac < 1: raise ValueError(f"valid_frac={valid_frac!r}: the validation share must be between 0 and 1, e.g. 0.1")
+    fit, valid = train_test_split(np.arange(len(y)), test_size=valid_frac, stratify=y, random_state=seed)
+    return np.sort(fit), np.sort(valid)
+
 def image_dataloaders(data: ImageData, bs: int = 128, n_channels: int = 3, stats=None, device=None,
-                      num_workers: int | None = None, seed: int | None = None):
-    "fastai `DataLoaders` (train shuffled, test as validation) with float conversion, channel repeat and normalisation."
+                      num_workers: int | None = None, seed: int | None = None,
+                      valid_frac: float = 0.1, # the validation split's share of the training images
+                     ):
+    "fastai `DataLoaders`: fit (shuffled), validation carved from train (`valid_indices`, seeded), test (`dls[2]`)."
     from fastai.data.core import DataLoaders, TfmdDL
     from fastai.data.transforms import IntToFloatTensor, Normalize
     from fastai.vision.core import imagenet_stats
@@ -396,8 +408,12 @@ def image_dataloaders(data: ImageData, bs: int = 128, n_channels: int = 3, stats
     tfms = [IntToFloatTensor(), RepeatChannels(), Normalize.from_stats(*stats, cuda=False)]
     mk = lambda x, y, train: TfmdDL(_ArrayDataset(x, y), bs=bs if train else 2*bs, shuffle=train, drop_last=train,
                                     after_batch=tfms, device=dev, **lk)
+    fit, valid = valid_indices(data.y_train, valid_frac, seed or 0)
     if seed is not None: torch.manual_seed(seed)
-    dls = DataLoaders(mk(data.x_train, data.y_train, True), mk(data.x_test, data.y_test, False), device=dev)
+    dls = DataLoaders(mk(data.x_train[fit], data.y_train[fit], True), mk(data.x_train[valid], data.y_train[valid], False),
+                      mk(data.x_test, data.y_test, False), device=dev)
+    dls.fit_idx, dls.valid_idx = fit, valid        # positions in `data`'s training images
+    dls.sizes = dict(n_train=len(fit), n_valid=len(valid), n_test=len(data.y_test))
     dls.vocab = list(data.classes)
     dls.c = len(data.classes)
     return dls

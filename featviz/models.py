@@ -12,6 +12,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 import torchvision
@@ -21,60 +22,31 @@ from fastai.callback.channelslast import ChannelsLast
 import fastai.callback.schedule  # noqa: F401  (adds fit_one_cycle / lr_find to Learner)
 from fastai.vision.learner import create_head
 
-from .backbones import WeightsError, apply_stride_in_1x1   # the one definition, shared with any-CNN loading
+from .backbones import WeightsError, apply_stride_in_1x1, load_backbone, load_checkpoint, load_weights   # one reader of weights, shared with any-CNN loading
 from .config import Settings, get_settings, resolve_device
 from .distributed import amp_precision, dist_state, distrib_training, on_main
 from .features import Preprocess
 
 # %% auto #0
-__all__ = ['ARCHS', 'HEAD_NAMES', 'load_checkpoint', 'create_backbone', 'imagenet_top1', 'featviz_head', 'FeatvizNet',
+__all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'create_backbone', 'imagenet_top1', 'featviz_head', 'FeatvizNet',
            'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks', 'featviz_learner',
-           'save_finetuned', 'load_finetuned', 'create_model', 'fine_tune', 'get_finetuned', 'plot_top_losses']
+           'save_finetuned', 'load_finetuned', 'create_model', 'lr_trials', 'choose_lr', 'fine_tune', 'split_scores',
+           'get_finetuned', 'plot_top_losses', 'load_checkpoint']
 
 # %% ../nbs/foundation/models.ipynb #76e12fcc
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
+_all_ = ['load_checkpoint']     # featviz.backbones' reader, also offered here (chapter 02 reads the ImageNet classifier with it)
 
 def _check_arch(arch):
     if arch not in ARCHS:
         raise WeightsError(f"unknown architecture {arch!r}: FEATVIZ_ARCH must be one of {', '.join(ARCHS)}")
 
-def _find_checkpoint(weights: Path, arch: str) -> Path:
-    if weights.is_dir():
-        found = sorted(weights.glob(f'{arch}*.pth')) + sorted(weights.glob(f'{arch}*.pt'))
-        if not found:
-            raise WeightsError(f"FEATVIZ_WEIGHTS={str(weights)!r} is a directory with no {arch}*.pth checkpoint: point it "
-                               f"at the checkpoint file, or set FEATVIZ_ARCH to the architecture of the weights there")
-        return found[0]
-    if not weights.exists():
-        raise WeightsError(f"weights file {str(weights)!r} does not exist: fix FEATVIZ_WEIGHTS (or unset it to use "
-                           f"torchvision's {arch} weights)")
-    return weights
-
-def load_checkpoint(path: str | Path, arch: str) -> tuple[dict, dict]:
-    "Read a checkpoint for `arch`: `(state_dict, meta)`; refuses corrupt files and other architectures."
-    path = _find_checkpoint(Path(path).expanduser(), arch)
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise WeightsError(f"cannot read weights file {path} ({type(e).__name__}: {str(e)[:120]}): it is corrupt or "
-                           f"not a PyTorch checkpoint; replace it or fix FEATVIZ_WEIGHTS") from None
-    if isinstance(ck, dict) and 'state_dict' in ck: sd, meta = ck['state_dict'], {k: v for k, v in ck.items() if k != 'state_dict'}
-    else: sd, meta = ck, {}
-    if not isinstance(sd, dict) or not all(torch.is_tensor(v) for v in sd.values()):
-        raise WeightsError(f"{path} holds no state_dict of tensors: not a model checkpoint")
-    if meta.get('arch', arch) != arch:
-        raise WeightsError(f"{path} is a {meta['arch']} checkpoint but arch={arch!r}: set FEATVIZ_ARCH={meta['arch']}")
-    meta['path'] = str(path)
-    return sd, meta
-
 # %% ../nbs/foundation/models.ipynb #d40627d1
-def _torchvision_resnet(arch, sd=None, meta=None, where=''):
+def _torchvision_resnet(arch, sd=None, meta=None, where='the checkpoint'):
+    "torchvision's `arch`, random or with the state dict `sd` (`featviz.backbones.load_weights`; v1 strides if `meta` says so)."
     m = torchvision.models.get_model(arch, weights=None)
     if sd is not None:
-        sd = {k: v for k, v in sd.items() if not k.startswith('fc.')} | {k: v for k, v in m.state_dict().items() if k.startswith('fc.')}
-        try: m.load_state_dict(sd, strict=True)
-        except RuntimeError as e:
-            raise WeightsError(f"{where} does not fit torchvision's {arch}: {str(e).splitlines()[0]} ...; is it a checkpoint "
-                               f"for another architecture? Set FEATVIZ_ARCH to match it") from None
+        load_weights(m, sd, where, arch)
         if (meta or {}).get('stride_in_1x1'): apply_stride_in_1x1(m)
     return m
 
@@ -84,24 +56,19 @@ def _body(resnet) -> nn.Sequential:
 # %% ../nbs/foundation/models.ipynb #cf37fe84
 def create_backbone(arch: str | None = None, weights: str | Path | None = None, pretrained: bool = True,
                     settings: Settings | None = None) -> tuple[nn.Sequential, dict]:
-    "ImageNet ResNet body for `arch` and a description of where its weights came from."
+    "ImageNet ResNet body for `arch` (read by `featviz.backbones.load_backbone`) and where its weights came from."
     s = get_settings(settings, arch=arch, weights=weights)
     arch = s.arch; _check_arch(arch)
     if not pretrained: return _body(_torchvision_resnet(arch)), {'arch': arch, 'weights': 'random init', 'stride_in_1x1': False}
-    if s.weights is not None:
-        sd, meta = load_checkpoint(s.weights, arch)
-        m = _torchvision_resnet(arch, sd, meta, where=meta['path'])
-        return _body(m), {'arch': arch, 'weights': meta['path'], 'stride_in_1x1': bool(meta.get('stride_in_1x1'))}
-    w = torchvision.models.get_model_weights(arch).DEFAULT
-    try: m = torchvision.models.get_model(arch, weights=w)
-    except Exception as e:
-        msg = (f"could not get torchvision's {arch} ImageNet weights ({type(e).__name__}: {str(e)[:100]}); offline? "
-               f"Set FEATVIZ_WEIGHTS to a local checkpoint file and FEATVIZ_ARCH to its architecture")
-        if not s.quick: raise WeightsError(msg) from None
-        warnings.warn(f"featviz: {msg}. QUICK MODE CONTINUES WITH A RANDOMLY INITIALISED {arch.upper()}: "
-                      f"its numbers say nothing about pretrained features.", stacklevel=2)
-        return _body(_torchvision_resnet(arch)), {'arch': arch, 'weights': 'random init (no weights found)', 'stride_in_1x1': False}
-    return _body(m), {'arch': arch, 'weights': f'torchvision {w}', 'stride_in_1x1': False}
+    if s.weights is not None: bb = load_backbone(arch, weights=s.weights, settings=s)      # a checkpoint file or folder
+    else:
+        try: bb = load_backbone(arch, weights='DEFAULT', settings=s)                     # torchvision's ImageNet weights
+        except WeightsError as e:                                                       # the download failed
+            if not s.quick: raise
+            warnings.warn(f"featviz: {e}. QUICK MODE CONTINUES WITH A RANDOMLY INITIALISED {arch.upper()}: "
+                          f"its numbers say nothing about pretrained features.", stacklevel=2)
+            return _body(_torchvision_resnet(arch)), {'arch': arch, 'weights': 'random init (no weights found)', 'stride_in_1x1': False}
+    return _body(bb.model.train()), {'arch': arch, 'weights': bb.weights, 'stride_in_1x1': bool(bb.info.get('stride_in_1x1'))}
 
 # %% ../nbs/foundation/models.ipynb #dfca0de5
 def imagenet_top1(body: nn.Module,           # a backbone body (B, 3, H, W) -> (B, C, h, w)
@@ -204,14 +171,71 @@ def create_model(settings: Settings | None = None, n_classes: int = 10, pretrain
     return FeatvizNet(body, n_classes, arch=origin['arch'], stride_in_1x1=origin['stride_in_1x1']), origin
 
 # %% ../nbs/foundation/models.ipynb #dfe8bcfb
-def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5), lr_frozen: float = 3e-3, lr_unfrozen: float = 1e-3) -> Learner:
-    "The report's schedule: `fit_one_cycle` with the body frozen, then unfrozen with `slice(lr_unfrozen/10, lr_unfrozen)`."
+LR_CANDIDATES = dict(frozen=(1e-3, 3e-3, 1e-2), unfrozen=(1e-4, 1e-3, 3e-3))   # the head's rate; unfrozen, the body gets a tenth
+
+def lr_trials(learn: Learner,            # the learner, in the state every trial starts from
+              lrs,                       # candidate learning rates (unfrozen: the head's; the body gets a tenth)
+              unfrozen: bool,            # train everything (discriminative rates) or the head only
+              n: int = 5000,             # training images per trial: a fixed, seeded subset of the fit split
+              epochs: int = 1,           # one-cycle epochs per trial
+              seed: int = 0,             # the subset's and the shuffling's seed
+             ) -> pd.DataFrame:
+    "One short trial per learning rate from the same weights, scored on the validation split; the weights are restored."
+    from fastai.data.core import DataLoaders
+    dls0, w0 = learn.dls, {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
+    frozen_idx = learn.opt.frozen_idx if learn.opt is not None else 1
+    idx = np.sort(np.random.default_rng(seed).choice(len(dls0.train_ds), min(n, len(dls0.train_ds)), replace=False))
+    learn.dls = DataLoaders(dls0.train.new(torch.utils.data.Subset(dls0.train_ds, idx)), dls0.valid, device=dls0.device)
+    rows = []
+    try:
+        for lr in lrs:
+            learn.model.load_state_dict(w0)
+            learn.unfreeze() if unfrozen else learn.freeze()        # also clears the optimizer state
+            torch.manual_seed(seed)
+            with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, slice(lr / 10, lr) if unfrozen else lr)
+            valid_loss, valid_error = learn.recorder.values[-1][1:3]
+            rows.append(dict(lr=lr, n_images=len(idx), epochs=epochs, valid_loss=float(valid_loss), valid_error=float(valid_error)))
+    finally:
+        learn.dls = dls0
+        learn.model.load_state_dict(w0)
+        learn.freeze_to(frozen_idx)
+    return pd.DataFrame(rows).set_index('lr')
+
+def choose_lr(trials: pd.DataFrame) -> float:
+    "The trial learning rate with the lowest validation error (ties: the lowest validation loss)."
+    return float(trials.sort_values(['valid_error', 'valid_loss']).index[0])
+
+def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
+              lr_frozen: float | None = None,    # the head's rate with the body frozen; None: chosen by `lr_trials`
+              lr_unfrozen: float | None = None,  # the head's rate unfrozen (the body gets a tenth); None: chosen
+              n_trial: int = 5000,               # training images per learning-rate trial
+              seed: int = 0) -> Learner:
+    "Two-stage one-cycle fine-tuning (frozen, then unfrozen with `slice(lr/10, lr)`); `learn.chosen_lrs`, `learn.lr_trial_tables` record the choice."
+    learn.lr_trial_tables = {}
     with distrib_training(learn):     # fastai's distrib_ctx under torchrun/accelerate, nothing in one process
         learn.freeze()
+        if lr_frozen is None:
+            learn.lr_trial_tables['frozen'] = lr_trials(learn, LR_CANDIDATES['frozen'], False, n_trial, seed=seed)
+            lr_frozen = choose_lr(learn.lr_trial_tables['frozen'])
         learn.fit_one_cycle(epochs[0], lr_frozen)
+        if lr_unfrozen is None:     # trials from the frozen stage's result, which the real stage then starts from
+            learn.lr_trial_tables['unfrozen'] = lr_trials(learn, LR_CANDIDATES['unfrozen'], True, n_trial, seed=seed)
+            lr_unfrozen = choose_lr(learn.lr_trial_tables['unfrozen'])
         learn.unfreeze()
         learn.fit_one_cycle(epochs[1], slice(lr_unfrozen / 10, lr_unfrozen))
+    learn.chosen_lrs = (lr_frozen, lr_unfrozen)
     return learn
+
+def split_scores(learn: Learner,
+                 test_preds=None, # `(probs, targets)` of the test loader if already computed (the test set is scored once)
+                ) -> dict:
+    "Validation error, and the test set scored once: accuracy, error, 95 % Wilson interval; with the split's sizes."
+    from featviz.metrics import accuracy_interval
+    (vp, vy), (tp, ty) = learn.get_preds(ds_idx=1), (test_preds or learn.get_preds(ds_idx=2))[:2]
+    acc = float((tp.argmax(1) == ty).float().mean())
+    low, high = accuracy_interval(ty.numpy(), tp.argmax(1).numpy())
+    return dict(learn.dls.sizes, valid_error=float((vp.argmax(1) != vy).float().mean()), test_accuracy=acc,
+                test_error=1 - acc, test_low=float(low), test_high=float(high))
 
 def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_resnet_finetune/model') -> tuple[FeatvizNet, dict]:
     "The fine-tuned model of chapter 02 from the store; quick mode trains a small one if none is saved."
@@ -233,11 +257,9 @@ def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_
     data = load_mnist(settings=s).subset(*subset_sizes(s), seed=s.seed)
     model, origin = create_model(s)
     learn = featviz_learner(image_dataloaders(data, bs=64, device=resolve_device(s), seed=s.seed), model)
-    with learn.no_bar(), learn.no_logging(): fine_tune(learn, (2, 2))
-    preds, targs = learn.get_preds()
-    acc = float((preds.argmax(1) == targs).float().mean())
-    save_finetuned(learn.model, store, name, mode=s.mode, n_train=len(data.y_train), n_test=len(data.y_test),
-                   test_accuracy=acc, epochs=[2, 2], weights=origin['weights'], seed=s.seed)
+    with learn.no_bar(), learn.no_logging(): fine_tune(learn, (2, 2), n_trial=256, seed=s.seed)
+    save_finetuned(learn.model, store, name, mode=s.mode, **split_scores(learn), lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1],
+                   epochs=[2, 2], weights=origin['weights'], seed=s.seed)
     return load_finetuned(store, name)
 
 # %% ../nbs/foundation/models.ipynb #0d1f5f8c

@@ -257,7 +257,7 @@ class ScatteringSummary(Summary, chapter='01_scattering'):
 # %% ../nbs/foundation/study.ipynb #657026eb
 @dataclass
 class FinetuneSummary(Summary, chapter='02_resnet_finetune'):
-    "Chapter 02: the fine-tuned network's test accuracy, schedule and training time."
+    "Chapter 02: the fine-tuned network's validation and test error, the schedule, its chosen rates and training time."
     arch: str
     weights: str
     n_train: int
@@ -269,6 +269,12 @@ class FinetuneSummary(Summary, chapter='02_resnet_finetune'):
     lr_frozen: float
     lr_unfrozen: float
     epochs: list[int]
+    n_valid: int                            # the validation split carved from the training images (n_train excludes it)
+    valid_error: float                      # the final model's error on the validation split
+    test_low: float                         # 95 % Wilson interval of test_accuracy (featviz.metrics.accuracy_interval)
+    test_high: float
+    n_trial: int                            # training images per learning-rate trial
+    trials: dict[str, dict[str, float]]     # stage ('frozen', 'unfrozen') -> {learning rate: validation error of its trial}
 
 # %% ../nbs/foundation/study.ipynb #8bfc99f5
 @dataclass

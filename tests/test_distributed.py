@@ -105,7 +105,7 @@ def test_killed_rank_leaves_no_entry_and_rerun_resumes(tmp_path):
 
 
 def test_two_process_fine_tuning(tmp_path):
-    launch(['finetune', tmp_path, '--n-train', 256, '--n-test', 128], nproc=2)
+    launch(['finetune', tmp_path, '--n-train', 285, '--n-test', 128], nproc=2)   # 256 fit + 29 validation images
     res = [json.loads((tmp_path/f'rank{r}.json').read_text()) for r in range(2)]
     assert [r['world'] for r in res] == [2, 2]
     assert all(r['after'] < r['before'] for r in res), res          # the validation loss falls

@@ -1,4 +1,4 @@
-"Backbone loading: checkpoint formats, the v1 stride layout, and the errors a user sees."
+"Backbone loading (through featviz.backbones' reader): checkpoint formats, the v1 stride layout, and the errors a user sees."
 import os, sys
 from pathlib import Path
 import numpy as np
@@ -25,11 +25,11 @@ def test_unknown_architecture():
         create_backbone('vgg16')
 
 def test_missing_weights_file(tmp_path):
-    with pytest.raises(WeightsError, match="weights file .*nope.pth' does not exist: fix FEATVIZ_WEIGHTS"):
+    with pytest.raises(WeightsError, match="weights file .*nope.pth' does not exist: fix the path \\(FEATVIZ_WEIGHTS"):
         create_backbone('resnet18', weights=tmp_path/'nope.pth')
 
 def test_weights_directory_without_checkpoint(tmp_path):
-    with pytest.raises(WeightsError, match='is a directory with no resnet18\\*.pth checkpoint'):
+    with pytest.raises(WeightsError, match='is a folder with no resnet18\\*.pth checkpoint'):
         create_backbone('resnet18', weights=tmp_path)
 
 def test_corrupt_weights_file(tmp_path):
@@ -48,10 +48,10 @@ def test_plain_state_dict_loads(tmp_path):
 
 def test_checkpoint_for_another_architecture(tmp_path):
     p = tmp_path/'r18.pth'; torch.save(torchvision.models.resnet18().state_dict(), p)
-    with pytest.raises(WeightsError, match='does not fit torchvision.s resnet34.*Set FEATVIZ_ARCH'):
+    with pytest.raises(WeightsError, match='does not fit resnet34: .*another architecture.*FEATVIZ_ARCH'):
         create_backbone('resnet34', weights=p)
     q = tmp_path/'tagged.pth'; torch.save({'state_dict': torchvision.models.resnet18().state_dict(), 'arch': 'resnet18'}, q)
-    with pytest.raises(WeightsError, match="is a resnet18 checkpoint but arch='resnet50': set FEATVIZ_ARCH=resnet18"):
+    with pytest.raises(WeightsError, match="is a resnet18 checkpoint but the model asked for is 'resnet50': .*set FEATVIZ_ARCH=resnet18"):
         create_backbone('resnet50', weights=q)
 
 def test_not_a_state_dict(tmp_path):
@@ -61,7 +61,7 @@ def test_not_a_state_dict(tmp_path):
 def test_full_mode_offline_without_weights_is_an_error(monkeypatch):
     def offline(*a, **k): raise OSError('Temporary failure in name resolution')
     monkeypatch.setattr(torchvision.models, 'get_model', lambda arch, weights=None: offline() if weights else torchvision.models.resnet18())
-    with pytest.raises(WeightsError, match='Set FEATVIZ_WEIGHTS to a local checkpoint file and FEATVIZ_ARCH'):
+    with pytest.raises(WeightsError, match='could not download the ImageNet weights of resnet18 .*set FEATVIZ_WEIGHTS'):
         create_backbone('resnet18', settings=get_settings(mode='full'))
     with pytest.warns(UserWarning, match='RANDOMLY INITIALISED RESNET18'):
         body, origin = create_backbone('resnet18', settings=get_settings(mode='quick'))
@@ -103,7 +103,7 @@ def test_saved_model_round_trip(tmp_path):
     with torch.inference_mode(): assert torch.equal(back(x), want)
 
 def test_get_finetuned_loads_or_trains_in_quick_mode_only(tmp_path, monkeypatch):
-    from featviz.models import get_finetuned
+    from featviz.models import get_finetuned, LR_CANDIDATES
     real = torchvision.models.get_model
     def offline(arch, weights=None):
         if weights is not None: raise OSError('offline')
@@ -115,7 +115,10 @@ def test_get_finetuned_loads_or_trains_in_quick_mode_only(tmp_path, monkeypatch)
     quick = get_settings(mode='quick', arch='resnet18', quick_train=200, quick_test=100)
     with pytest.warns(UserWarning, match='RANDOMLY INITIALISED'):       # offline: no resnet18 weights
         model, meta = get_finetuned(quick, store)
-    assert meta['mode'] == 'quick' and meta['n_train'] == 200 and store.exists('02_resnet_finetune/model', '.pt')
+    assert meta['mode'] == 'quick' and store.exists('02_resnet_finetune/model', '.pt')
+    assert (meta['n_train'], meta['n_valid'], meta['n_test']) == (180, 20, 100)     # 10 % of the training images validate
+    assert meta['lr_frozen'] in LR_CANDIDATES['frozen'] and meta['lr_unfrozen'] in LR_CANDIDATES['unfrozen']   # chosen by trials
+    assert meta['test_low'] <= meta['test_accuracy'] <= meta['test_high'] and abs(meta['test_error'] + meta['test_accuracy'] - 1) < 1e-9
     again, _ = get_finetuned(quick, store)                                # now loaded, not retrained
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
     with pytest.raises(FileNotFoundError, match='quick-mode resnet18; full mode needs'): get_finetuned(full, store)
