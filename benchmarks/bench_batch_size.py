@@ -1,0 +1,36 @@
+"""Fine-tuning throughput of the unfrozen ResNet by batch size, side by side in one run (chapter 02's setting: MNIST at
+28×28, bf16 autocast + channels-last as `featviz_learner` chooses on a CPU). One warm-up epoch per batch size, then
+`--repeat` timed epochs of `--images` training images (+256 validation images, as in a real epoch); median img/s.
+
+Usage: FEATVIZ_DATA=../shared/data FEATVIZ_WEIGHTS=../shared/weights/resnet50-imagenet-v1.pth FEATVIZ_ARCH=resnet50 \
+       python benchmarks/bench_batch_size.py [--images 2048] [--bs 128 256] [--repeat 2]
+"""
+import argparse, statistics, time, warnings
+import torch
+from featviz.config import get_settings, seed_everything
+from featviz.data import load_mnist, image_dataloaders
+from featviz.models import create_model, featviz_learner
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--images', type=int, default=2048); ap.add_argument('--repeat', type=int, default=2)
+    ap.add_argument('--bs', type=int, nargs='+', default=[128, 256])
+    a = ap.parse_args()
+    warnings.filterwarnings('ignore')
+    cfg = get_settings(mode='quick'); seed_everything(cfg)
+    data = load_mnist(settings=cfg).subset(a.images + 256, 256, seed=0)
+    print(f"{cfg.arch} unfrozen at 28x28, {a.images} training images per epoch, {torch.get_num_threads()} threads")
+    res = {bs: [] for bs in a.bs}
+    for _ in range(a.repeat):                      # interleaved, so drifting machine load hits every batch size alike
+        for bs in a.bs:
+            dls = image_dataloaders(data, bs=bs, device=torch.device('cpu'), valid_frac=256 / (a.images + 256), seed=0)
+            learn = featviz_learner(dls, create_model(cfg)[0]); learn.unfreeze()
+            with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4)          # warm-up
+            t0 = time.perf_counter()
+            with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4)
+            res[bs].append(a.images / (time.perf_counter() - t0))
+    base = statistics.median(res[a.bs[0]])
+    for bs, v in res.items():
+        print(f"batch {bs:>4}: {statistics.median(v):6.0f} img/s (runs: {', '.join(f'{x:.0f}' for x in v)}); {statistics.median(v) / base:.2f}x batch {a.bs[0]}")
+
+if __name__ == '__main__': main()
