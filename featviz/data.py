@@ -18,15 +18,25 @@ from .config import Settings, display_path, get_settings
 from .store import atomic_write, file_sha256
 
 # %% auto #0
-__all__ = ['MNIST_CLASSES', 'MNIST_FILES', 'MNIST_RAW_MD5', 'MNIST_COUNTS', 'CIFAR10_CLASSES', 'CIFAR10_COUNTS',
-           'CIFAR10_ARCHIVE_SHA256', 'CIFAR10_MEMBER_MD5', 'DATASETS', 'DataError', 'ImageData', 'stratified_indices',
-           'read_idx', 'find_file', 'load_mnist_idx', 'load_image_folders', 'load_cifar10_archive',
-           'load_cifar10_batches', 'write_sample', 'load_sample', 'locate_dataset', 'fastai_data_dir', 'load_dataset',
-           'load_mnist', 'load_cifar10', 'valid_indices', 'image_dataloaders']
+__all__ = ['PROVENANCES', 'MNIST_CLASSES', 'MNIST_FILES', 'MNIST_RAW_MD5', 'MNIST_COUNTS', 'CIFAR10_CLASSES', 'CIFAR10_COUNTS',
+           'CIFAR10_ARCHIVE_SHA256', 'CIFAR10_MEMBER_MD5', 'CIFAR10_TEST_BATCH_MD5', 'CIFAR10_OFFLINE_EXACT_TEST',
+           'SAMPLE_SHA256', 'DATASETS', 'DataError', 'ImageData', 'stratified_indices', 'read_idx', 'find_file',
+           'load_mnist_idx', 'load_image_folders', 'cifar10_exact_test', 'load_cifar10_archive', 'load_cifar10_batches',
+           'write_sample', 'load_sample', 'locate_dataset', 'fastai_data_dir', 'load_dataset', 'load_mnist',
+           'load_cifar10', 'valid_indices', 'image_dataloaders']
 
 # %% ../nbs/foundation/data.ipynb #c648b8ee
 class DataError(ValueError):
     "A dataset file is missing, corrupt or not what featviz expects; the message names the file and the remedy."
+
+PROVENANCES = {   # which copy an `ImageData` holds, as its loader decided it from the hashes it checked
+    'canonical': "the published release: every file's hash equals the published one; all test images exact",
+    'canonical download': "fastai's `untar_data` download (its archive checked against fastai's checksums); all test images exact",
+    'offline copy': "featviz's offline copy (its hashes): training set exact; CIFAR-10 test rows 0-999 exact, the rest JPEG-decoded",
+    'shipped sample': "the small sample shipped in the package (its hash recorded): drawn from exact images only",
+    'folder': "image folders with no published hashes: exactness unknown",
+    'unverified': "files whose hashes match no known release (loaded with verify=False): exactness unknown",
+    '': "built in memory; no provenance recorded"}
 
 @dataclass(repr=False)
 class ImageData:
@@ -38,14 +48,33 @@ class ImageData:
     y_test: np.ndarray
     classes: list[str]
     source: str = ''
+    provenance: str = ''                  # which copy was loaded: a key of `PROVENANCES`
+    exact_test: np.ndarray | None = None  # per test row: True where the image is bit-identical to the published one; None: unknown
+
+    def __post_init__(self):
+        if self.provenance not in PROVENANCES:
+            raise ValueError(f"provenance={self.provenance!r} is not one of {list(PROVENANCES)}")
+        if self.exact_test is not None:
+            self.exact_test = np.asarray(self.exact_test, dtype=bool)
+            if self.exact_test.shape != (len(self.y_test),):
+                raise ValueError(f"exact_test has shape {self.exact_test.shape} but there are {len(self.y_test)} test labels: "
+                                 "it needs one flag per test row")
 
     def __repr__(self):
         shp = lambda a: '×'.join(map(str, a.shape))
         return (f"ImageData({self.name!r}: train {shp(self.x_train)}, test {shp(self.x_test)}, "
-                f"{len(self.classes)} classes, from {display_path(self.source)})")
+                f"{len(self.classes)} classes, from {display_path(self.source)}"
+                f"{f'; {self.provenance}, {self.exactness}' if self.provenance else ''})")
 
     @property
     def image_shape(self) -> tuple: return self.x_train.shape[1:]
+
+    @property
+    def exactness(self) -> str:
+        "How many test images are bit-exact, in words (from `exact_test`)."
+        if self.exact_test is None: return 'test-image exactness unknown'
+        n, k = len(self.exact_test), int(self.exact_test.sum())
+        return f'all {n:,} test images exact' if k == n else f'{k:,} of {n:,} test images exact, {n - k:,} lossy'
 
     def label_counts(self, split: str = 'test') -> np.ndarray:
         "Images per class in `split` ('train' or 'test')."
@@ -54,20 +83,18 @@ class ImageData:
     def subset(self, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> ImageData:
         "A class-stratified random subset (`None` keeps a split whole); the same seed gives the same images."
         if n_train is None and n_test is None: return self
-        def pick(x, y, n):
-            if n is None or n >= len(y): return x, y
-            idx = stratified_indices(y, n, seed)
-            return x[idx], y[idx]
-        xtr, ytr = pick(self.x_train, self.y_train, n_train)
-        xte, yte = pick(self.x_test, self.y_test, n_test)
-        return ImageData(self.name, xtr, ytr, xte, yte, list(self.classes),
-                         f"{self.source} (subset {len(ytr)}/{len(yte)}, seed {seed})")
+        def rows(y, n): return slice(None) if n is None or n >= len(y) else stratified_indices(y, n, seed)
+        tr, te = rows(self.y_train, n_train), rows(self.y_test, n_test)
+        return ImageData(self.name, self.x_train[tr], self.y_train[tr], self.x_test[te], self.y_test[te], list(self.classes),
+                         f"{self.source} (subset {len(self.y_train[tr])}/{len(self.y_test[te])}, seed {seed})",
+                         self.provenance, None if self.exact_test is None else self.exact_test[te])
 
 def stratified_indices(y, n, seed):
     "Sorted indices of `n` items of `y`, stratified by class (scikit-learn's splitter)."
     from sklearn.model_selection import train_test_split
     idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
     return np.sort(idx)
+
 
 # %% ../nbs/foundation/data.ipynb #a5083fe7
 MNIST_CLASSES = [str(i) for i in range(10)]
@@ -149,7 +176,9 @@ def load_mnist_idx(directory: str | Path, verify: bool = True) -> ImageData:
         if verify and md5s[key] != MNIST_RAW_MD5[key]:
             raise DataError(f"{p}: MD5 of its contents is {md5s[key]}, not the canonical {MNIST_RAW_MD5[key]}: the file "
                             f"differs from the published MNIST; replace it (or pass verify=False to use it anyway)")
-    return ImageData('mnist', classes=MNIST_CLASSES, source=str(d), **arrays)
+    canonical = md5s == MNIST_RAW_MD5             # verified (or, with verify=False, measured) bit-identical to the release
+    return ImageData('mnist', classes=MNIST_CLASSES, source=str(d), provenance='canonical' if canonical else 'unverified',
+                     exact_test=np.ones(len(arrays['y_test']), bool) if canonical else None, **arrays)
 
 # %% ../nbs/foundation/data.ipynb #b8eff42e
 def load_image_folders(root: str | Path, name: str, train: str, test: str, classes: list[str],
@@ -172,14 +201,14 @@ def load_image_folders(root: str | Path, name: str, train: str, test: str, class
         y = np.array([c for c, _ in files], dtype=np.int64)
         if counts: _check_counts(name, split, y, counts[split], d)
         out[f'x_{split}'], out[f'y_{split}'] = np.stack(xs), y
-    return ImageData(name, classes=list(classes), source=str(root), **out)
+    return ImageData(name, classes=list(classes), source=str(root), provenance='folder', **out)   # no hashes: exactness unknown
 
 # %% ../nbs/foundation/data.ipynb #a01c1a44
 CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
 CIFAR10_COUNTS = dict(train=[5000]*10, test=[1000]*10)
-CIFAR10_ARCHIVE_SHA256 = {
-    '6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce': 'official cifar-10-python.tar.gz',
-    'ff00513f3074de79576a3d250078a870e8642ad8ed3a907ce99ced88f4d2d6a7': 'featviz offline copy (.tar.xz)'}
+CIFAR10_ARCHIVE_SHA256 = {   # archive SHA-256 -> provenance
+    '6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce': 'canonical',       # official cifar-10-python.tar.gz
+    'ff00513f3074de79576a3d250078a870e8642ad8ed3a907ce99ced88f4d2d6a7': 'offline copy'}    # featviz's offline copy (.tar.xz)
 CIFAR10_MEMBER_MD5 = {  # extracted cifar-10-batches-py/ files: official release, then the offline copy
     'data_batch_1': {'c99cafc152244af753f735de768cd75f', 'c7ac08501ab619e70f0a058b4fd0bcfb'},
     'data_batch_2': {'d4bba439e000b95fd0a9bffe97cbabec', 'f371df543fb63091bbfafe0c53e602fd'},
@@ -187,6 +216,14 @@ CIFAR10_MEMBER_MD5 = {  # extracted cifar-10-batches-py/ files: official release
     'data_batch_4': {'634d18415352ddfa80567beed471001a', 'cd4c119d110a82e09f65e69ea7f548cd'},
     'data_batch_5': {'482c414d41f54cd18b22e5b47cb7c3cb', 'dd812d924f1f887614e6a5b8016f9a6e'},
     'test_batch':   {'40351d587109b95175f43aff81a1287e', '0ad4a43cbf8bfd3f13e40074ef6834ac'}}
+CIFAR10_TEST_BATCH_MD5 = {'40351d587109b95175f43aff81a1287e': 'canonical', '0ad4a43cbf8bfd3f13e40074ef6834ac': 'offline copy'}
+CIFAR10_OFFLINE_EXACT_TEST = 1000   # the offline copy's test rows 0-999 are canonical test images 0-999; the rest JPEG-decoded
+
+def cifar10_exact_test(provenance: str, n: int = 10_000) -> np.ndarray | None:
+    "Which of the `n` test rows of a CIFAR-10 copy of `provenance` are bit-exact (None: unknown)."
+    if provenance in ('canonical', 'canonical download'): return np.ones(n, bool)
+    if provenance == 'offline copy': return np.arange(n) < CIFAR10_OFFLINE_EXACT_TEST
+    return None
 
 class _ArrayUnpickler(pickle.Unpickler):
     "Unpickler that rebuilds NumPy arrays and plain containers, nothing else."
@@ -207,19 +244,21 @@ def _unpickle_batch(data: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     if x.ndim != 2 or x.shape[1] != 3072: raise DataError(f"{where}: data has shape {x.shape}, expected (N, 3072)")
     return x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(d['labels'], dtype=np.int64)
 
-def _assemble_cifar(batches: dict[str, bytes], where: str) -> ImageData:
+def _assemble_cifar(batches: dict[str, bytes], where: str, provenance: str) -> ImageData:
     out = {}
     for split, names in (('train', [f'data_batch_{i}' for i in range(1, 6)]), ('test', ['test_batch'])):
         parts = [_unpickle_batch(batches[n], f'{where}:{n}') for n in names]
         x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         _check_counts('CIFAR-10', split, y, CIFAR10_COUNTS[split], where)
         out[f'x_{split}'], out[f'y_{split}'] = x, y
-    return ImageData('cifar10', classes=CIFAR10_CLASSES, source=where, **out)
+    return ImageData('cifar10', classes=CIFAR10_CLASSES, source=where, provenance=provenance,
+                     exact_test=cifar10_exact_test(provenance, len(out['y_test'])), **out)
 
 def load_cifar10_archive(path: str | Path, verify: bool = True) -> ImageData:
     "CIFAR-10 from `cifar-10-python.tar.gz`/`.tar.xz`, checked against known SHA-256s before unpickling."
     path = Path(path)
-    if verify and (h := file_sha256(path)) not in CIFAR10_ARCHIVE_SHA256:
+    h = file_sha256(path)                       # hashed even with verify=False: the hash also says which copy this is
+    if verify and h not in CIFAR10_ARCHIVE_SHA256:
         raise DataError(f"{path}: SHA-256 {h} matches no known CIFAR-10 release (official cifar-10-python.tar.gz or "
                         f"featviz's offline copy); it may be truncated or altered. Download it again (or pass "
                         f"verify=False to use it anyway; only NumPy arrays are ever unpickled)")
@@ -233,23 +272,29 @@ def load_cifar10_archive(path: str | Path, verify: bool = True) -> ImageData:
         raise DataError(f"{path} is corrupt or truncated ({type(e).__name__}: {e}): download it again") from None
     missing = sorted(set(CIFAR10_MEMBER_MD5) - set(batches))
     if missing: raise DataError(f"{path} lacks {missing}: not a complete cifar-10-python archive; download it again")
-    return _assemble_cifar(batches, str(path))
+    return _assemble_cifar(batches, str(path), CIFAR10_ARCHIVE_SHA256.get(h, 'unverified'))
 
 def load_cifar10_batches(directory: str | Path, verify: bool = True) -> ImageData:
     "CIFAR-10 from an extracted `cifar-10-batches-py/` directory, each pickle checked by MD5 before unpickling."
     d = Path(directory)
-    batches = {}
+    batches, md5s = {}, {}
     for nm, known in CIFAR10_MEMBER_MD5.items():
         p = d/nm
         if not p.exists(): raise DataError(f"{p} is missing: {d} must hold data_batch_1..5 and test_batch")
         b = p.read_bytes()
-        if verify and (h := hashlib.md5(b).hexdigest()) not in known:
+        md5s[nm] = h = hashlib.md5(b).hexdigest()
+        if verify and h not in known:
             raise DataError(f"{p}: MD5 {h} matches no known CIFAR-10 release; re-extract cifar-10-python.tar.gz "
                             f"(or pass verify=False to use it anyway)")
         batches[nm] = b
-    return _assemble_cifar(batches, str(d))
+    known = all(md5s[nm] in CIFAR10_MEMBER_MD5[nm] for nm in md5s)
+    return _assemble_cifar(batches, str(d), CIFAR10_TEST_BATCH_MD5[md5s['test_batch']] if known else 'unverified')
 
 # %% ../nbs/foundation/data.ipynb #34b06a36
+SAMPLE_SHA256 = {   # the shipped samples, written by scripts/make_samples.py from exact images only (CIFAR-10: test rows 0-999)
+    'mnist': '7920c7aaeaddd98380a72a52be282329890bd9131c5a4f4dea62d7e7991aab94',
+    'cifar10': '0aa1004e424a8211f4af9225915956a3d0264a75ec5382235dbf82614a61647b'}
+
 def _sample_dir() -> Path:
     import featviz
     return Path(featviz.__file__).parent/'sample'
@@ -259,20 +304,26 @@ def write_sample(data: ImageData, path: str | Path, n_train: int, n_test: int, s
     "Save a class-stratified sample of `data` as a compressed `.npz` (only the first `test_rows` test rows are used)."
     if test_rows is not None:
         data = ImageData(data.name, data.x_train, data.y_train, data.x_test[:test_rows], data.y_test[:test_rows],
-                         data.classes, data.source)
+                         data.classes, data.source, data.provenance,
+                         None if data.exact_test is None else data.exact_test[:test_rows])
     s = data.subset(n_train, n_test, seed)
+    extra = {} if s.exact_test is None else dict(exact_test=s.exact_test)
     with atomic_write(path) as f:
         np.savez_compressed(f, x_train=s.x_train, y_train=s.y_train, x_test=s.x_test, y_test=s.y_test,
-                            classes=np.array(s.classes), source=np.array(f'{data.name} sample from {data.source}'))
+                            classes=np.array(s.classes), source=np.array(f'{data.name} sample from {data.source}'), **extra)
     return Path(path)
 
 def load_sample(name: str) -> ImageData:
     "The small sample of `name` ('mnist' or 'cifar10') shipped inside the package."
     p = _sample_dir()/f'{name}.npz'
     if not p.exists(): raise DataError(f"no shipped sample {p}: the package installation is incomplete; reinstall featviz")
+    known = file_sha256(p) == SAMPLE_SHA256.get(name)
     with np.load(p, allow_pickle=False) as z:
+        exact = z['exact_test'] if 'exact_test' in z else np.ones(len(z['y_test']), bool) if known else None
         return ImageData(name, z['x_train'], z['y_train'].astype(np.int64), z['x_test'], z['y_test'].astype(np.int64),
-                         [str(c) for c in z['classes']], f"featviz's shipped sample ({len(z['y_train'])} train + {len(z['y_test'])} test)")
+                         [str(c) for c in z['classes']], f"featviz's shipped sample ({len(z['y_train'])} train + {len(z['y_test'])} test)",
+                         'shipped sample' if known or 'exact_test' in z else 'unverified', exact)
+
 
 # %% ../nbs/foundation/data.ipynb #8c139af6
 DATASETS = ('mnist', 'cifar10')
@@ -297,20 +348,24 @@ def _source_key(kind: str, p: Path) -> str:
     listing = sorted(f'{f.relative_to(p)}:{f.stat().st_size}:{f.stat().st_mtime_ns}' for f in p.rglob('*') if f.is_file())
     return hashlib.sha256('\n'.join(listing).encode()).hexdigest()[:16]
 
-def _load_located(name, kind, p, verify, cache_dir):
+def _load_located(name, kind, p, verify, cache_dir, fastai: bool = False):
+    "Load a located dataset (decoded arrays cached); `fastai`: the copy is fastai's checked download."
     if kind == 'idx': return load_mnist_idx(p, verify)          # fast enough to decode every time
-    cache = Path(cache_dir)/'datasets'/f'{name}-{kind}-{_source_key(kind, p)}.npz'
+    cache = Path(cache_dir)/'datasets'/f'{name}-{kind}-{_source_key(kind, p)}-v2.npz'   # v2: with provenance
     if cache.exists():
         try:
             with np.load(cache, allow_pickle=False) as z:
-                return ImageData(name, z['x_train'], z['y_train'], z['x_test'], z['y_test'], [str(c) for c in z['classes']], str(p))
+                return ImageData(name, z['x_train'], z['y_train'], z['x_test'], z['y_test'], [str(c) for c in z['classes']], str(p),
+                                 str(z['provenance']), z['exact_test'] if z['exact_test'].size else None)
         except Exception: cache.unlink(missing_ok=True)      # corrupt cache: rebuild it below
     if kind == 'archive': data = load_cifar10_archive(p, verify)
     elif kind == 'batches': data = load_cifar10_batches(p, verify)
     elif name == 'mnist': data = load_image_folders(p, 'mnist', 'training', 'testing', MNIST_CLASSES, MNIST_COUNTS)
     else: data = load_image_folders(p, 'cifar10', 'train', 'test', CIFAR10_CLASSES, CIFAR10_COUNTS)
+    if fastai and kind == 'folders': data.provenance, data.exact_test = 'canonical download', np.ones(len(data.y_test), bool)
     with atomic_write(cache) as f:
-        np.savez(f, x_train=data.x_train, y_train=data.y_train, x_test=data.x_test, y_test=data.y_test, classes=np.array(data.classes))
+        np.savez(f, x_train=data.x_train, y_train=data.y_train, x_test=data.x_test, y_test=data.y_test, classes=np.array(data.classes),
+                 provenance=np.array(data.provenance), exact_test=np.zeros(0, bool) if data.exact_test is None else data.exact_test)
     return data
 
 def _fastai_url(name):
@@ -342,7 +397,7 @@ def load_dataset(name: str, path: str | Path | None = None, settings: Settings |
                             f"expected {want}; fix {what}")
         return _load_located(name, *found, verify, s.cache_dir)
     local = fastai_data_dir(name)
-    if local.exists() and (found := locate_dataset(name, local)): return _load_located(name, *found, verify, s.cache_dir)
+    if local.exists() and (found := locate_dataset(name, local)): return _load_located(name, *found, verify, s.cache_dir, fastai=True)
     if s.quick:
         warnings.warn(f"featviz: no {name} data configured (FEATVIZ_DATA unset, nothing in fastai's cache): quick mode "
                       f"uses the small shipped sample. Set FEATVIZ_DATA to a directory with the {name} files for real data.",
@@ -355,7 +410,7 @@ def load_dataset(name: str, path: str | Path | None = None, settings: Settings |
                         f"Set FEATVIZ_DATA to a directory holding the {name} files") from None
     found = locate_dataset(name, p)
     if found is None: raise DataError(f"fastai's download {p} does not have the expected {name} layout")
-    return _load_located(name, *found, verify, s.cache_dir)
+    return _load_located(name, *found, verify, s.cache_dir, fastai=True)
 
 def load_mnist(path=None, settings=None, verify=True) -> ImageData:
     "MNIST (60k/10k, 28×28 uint8) from the first available source; see `load_dataset`."

@@ -19,11 +19,11 @@ from .data import ImageData, load_dataset
 from .store import ArtifactStore, get_store
 
 # %% auto #0
-__all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_ID_VARIABLE', 'IMAGES', 'SUMMARIES', 'Chapter',
-           'setup_chapter', 'SummaryError', 'Record', 'ClusterScores', 'layer_key', 'size_key', 'result_key',
+__all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_ID_VARIABLE', 'IMAGES', 'SGD_PROBE', 'SUMMARIES',
+           'Chapter', 'setup_chapter', 'SummaryError', 'Record', 'ClusterScores', 'layer_key', 'size_key', 'result_key',
            'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'ScatteringSummary', 'FinetuneSummary',
-           'HooksSummary', 'ActivationSummary', 'cnn_model', 'pair_key', 'EvaluationSummary', 'Cifar10Summary',
-           'same_run']
+           'HooksSummary', 'ActivationSummary', 'cnn_model', 'pair_key', 'EvaluationSummary', 'probe_key',
+           'ProbeAccuracy', 'PairedComparison', 'Cifar10Summary', 'same_run']
 
 # %% ../nbs/foundation/study.ipynb #1f70caea
 @dataclass
@@ -366,21 +366,76 @@ class EvaluationSummary(Summary, chapter='05_evaluation'):
         return arrays.pop('y_true'), arrays
 
 # %% ../nbs/foundation/study.ipynb #46e3874b
+SGD_PROBE = 'SGD probe'   # kymatio's CIFAR-10 linear classifier (`featviz.evaluation.sgd_probe`); the other probe is LOGISTIC_REGRESSION
+
+def probe_key(probe: str, features: str) -> str:
+    "The name of one probe on one feature set: `'SGD probe · scattering'`."
+    return f'{probe} · {features}'
+
+@dataclass
+class ProbeAccuracy(Record):
+    "One CIFAR-10 probe's test accuracy with its 95 % Wilson interval, split into exact and lossy test rows."
+    accuracy: float
+    low: float                       # 95 % Wilson interval
+    high: float
+    n: int                           # test images scored
+    accuracy_exact: float | None     # on the bit-exact test rows (None: none, or exactness unknown)
+    accuracy_lossy: float | None     # on the lossy (JPEG-decoded) rows (None: none, or exactness unknown)
+    converged: bool
+    iterations: int                  # epochs (SGD) or L-BFGS iterations
+    fit_seconds: float
+    C: float | None = None           # logistic regression: the inverse regularisation chosen on the validation split
+
+@dataclass
+class PairedComparison(Record):
+    "McNemar's exact test of two probes on the same CIFAR-10 test images (a row of `featviz.metrics.paired_tests`)."
+    a: str
+    b: str
+    accuracy_a: float
+    accuracy_b: float
+    only_a: int                      # test images only `a` gets right
+    only_b: int
+    p: float
+    p_holm: float
+    verdict: str                     # "<name> better" or 'tie'
+    KEYS: ClassVar[dict] = dict(accuracy_a='accuracy A', accuracy_b='accuracy B', only_a='only A right',
+                                only_b='only B right', p_holm='p (Holm)', a='A', b='B')
+
 @dataclass
 class Cifar10Summary(Summary, chapter='06_cifar10'):
     "Chapter 06: linear probes and cluster quality of scattering and CNN features of CIFAR-10 (`size_key` names)."
     n_train: int
     n_test: int
     upsampled: int
-    probes: dict[str, dict[str, Any]]
+    probes: dict[str, dict[str, Any]]          # logistic-regression rows, by feature set (as chapter 06's table)
     metrics: dict[str, ClusterScores]
     extraction_seconds: dict[str, float]
     tsne_seconds: dict[str, float]
     images_per_second: dict[str, float]
+    provenance: str                            # which CIFAR-10 copy was loaded (`ImageData.provenance`)
+    n_exact_test: int | None                   # test images bit-exact (None: unknown for this copy)
+    n_lossy_test: int | None                   # test images JPEG-decoded (lossy)
+    sgd_epochs: int                            # epochs of the SGD probe (kymatio: 90)
+    n_valid: int                               # training images held out to choose logistic regression's C
+    accuracy: dict[str, ProbeAccuracy]         # `probe_key(probe, features)` -> accuracy with interval, exact/lossy rows
+    paired: dict[str, PairedComparison]        # 'A vs B' -> McNemar's exact test (Holm over the chapter's tests)
 
-    def probe_accuracy(self, features: str) -> float:
-        "Test accuracy of the linear probe on `features` (e.g. `SCATTERING`, `size_key(32)`)."
-        return self.probes[features]['accuracy']
+    def probe_accuracy(self, features: str, probe: str = LOGISTIC_REGRESSION) -> float:
+        "Test accuracy of `probe` on `features` (e.g. `SCATTERING`, `size_key(32)`); logistic regression by default."
+        return self.accuracy_of(probe, features).accuracy
+
+    def accuracy_of(self, probe: str, features: str) -> ProbeAccuracy:
+        "The `ProbeAccuracy` of `probe` (`SGD_PROBE` or `LOGISTIC_REGRESSION`) on `features`."
+        k = probe_key(probe, features)
+        if k not in self.accuracy: raise KeyError(f"Cifar10Summary has no probe {k!r}; it has {list(self.accuracy)}")
+        return self.accuracy[k]
+
+    def comparison(self, a: str, b: str) -> PairedComparison:
+        "The paired test of probe keys `a` and `b` (in either order as stored)."
+        for k in (f'{a} vs {b}', f'{b} vs {a}'):
+            if k in self.paired: return self.paired[k]
+        raise KeyError(f"Cifar10Summary has no paired test of {a!r} and {b!r}; it has {list(self.paired)}")
+
 
 # %% ../nbs/foundation/study.ipynb #17f2a0be
 SUMMARIES = (BaselineSummary, ScatteringSummary, FinetuneSummary, HooksSummary, ActivationSummary, EvaluationSummary, Cifar10Summary)   # every chapter summary, in chapter order

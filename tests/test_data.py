@@ -99,6 +99,7 @@ def test_cifar_unknown_archive_refused_before_unpickling(tmp_path):
     with pytest.raises(D.DataError, match='SHA-256 .* matches no known CIFAR-10 release'): D.load_cifar10(tmp_path)
     c = D.load_cifar10(tmp_path, verify=False)         # structurally fine: loads with verify=False
     assert c.x_train.shape == (50000, 32, 32, 3) and c.label_counts('test').tolist() == [1000]*10
+    assert (c.provenance, c.exact_test) == ('unverified', None)   # an unknown hash: no claim about exact rows
 
 def test_cifar_truncated_archive(tmp_path):
     p = write_tar(tmp_path/'cifar-10-python.tar.gz', {'test_batch': cifar_batch(1000)})
@@ -130,7 +131,8 @@ def test_cifar_extracted_dir_md5(tmp_path):
     for i in range(1, 6): (d/f'data_batch_{i}').write_bytes(cifar_batch(1000))
     (d/'test_batch').write_bytes(cifar_batch(1000))
     with pytest.raises(D.DataError, match='data_batch_1: MD5 .* matches no known CIFAR-10 release'): D.load_cifar10(tmp_path)
-    assert D.load_cifar10(tmp_path, verify=False).x_test.shape == (10000, 32, 32, 3)
+    c = D.load_cifar10(tmp_path, verify=False)
+    assert c.x_test.shape == (10000, 32, 32, 3) and (c.provenance, c.exact_test) == ('unverified', None)
 
 def test_png_folders(tmp_path):
     from PIL import Image
@@ -180,7 +182,14 @@ def test_shared_data_canonical_counts(shared_data):
     c = D.load_cifar10(shared_data)
     assert c.label_counts('train').tolist() == [5000]*10 and c.label_counts('test').tolist() == [1000]*10
     assert c.x_train.shape == (50000, 32, 32, 3) and c.classes[3] == 'cat'
+    assert (c.provenance, int(c.exact_test.sum()), bool(c.exact_test[:1000].all())) == ('offline copy', 1000, True)
+    assert (m.provenance, bool(m.exact_test.all())) == ('canonical', True)   # the shared MNIST is bit-identical to the release
+    again = D.load_cifar10(shared_data)                 # from the dataset cache: the record survives it
+    assert again.provenance == 'offline copy' and (again.exact_test == c.exact_test).all()
+    sub = c.subset(n_test=2000, seed=3)                 # the flags follow the subset's rows
+    assert (sub.exact_test == c.exact_test[D.stratified_indices(c.y_test, 2000, 3)]).all()
     smp = D.load_sample('cifar10')                      # the sample is real data: its test images are canonical rows
+    assert smp.provenance == 'shipped sample' and smp.exact_test.all()
     rows = {c.x_test[i].tobytes() for i in range(1000)}
     assert all(x.tobytes() in rows for x in smp.x_test)
 
