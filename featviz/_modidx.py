@@ -645,6 +645,8 @@ d = { 'settings': { 'branch': 'main',
                                   'featviz.verdicts.results_markdown': ('foundation/verdicts.html#results_markdown', 'featviz/verdicts.py'),
                                   'featviz.verdicts.scattering_clusters': ( 'foundation/verdicts.html#scattering_clusters',
                                                                             'featviz/verdicts.py'),
+                                  'featviz.verdicts.scattering_degrades_on_cifar': ( 'foundation/verdicts.html#scattering_degrades_on_cifar',
+                                                                                     'featviz/verdicts.py'),
                                   'featviz.verdicts.verdict_table': ('foundation/verdicts.html#verdict_table', 'featviz/verdicts.py'),
                                   'featviz.verdicts.verdicts': ('foundation/verdicts.html#verdicts', 'featviz/verdicts.py'),
                                   'featviz.verdicts.with_interval': ('foundation/verdicts.html#with_interval', 'featviz/verdicts.py')}}}

@@ -20,8 +20,8 @@ from .study import (SUMMARIES, Record, Summary, same_run, layer_key)
 __all__ = ['CONFIRMED', 'REFUTED', 'INCONCLUSIVE', 'CLAIMS', 'REPORT_SPLIT_TEST', 'README_START', 'README_END', 'Verdict', 'pct',
            'with_interval', 'against_threshold', 'interval_order', 'claim', 'baseline_l1', 'scattering_clusters',
            'finetune_accuracy', 'finetuned_clusters', 'logits_project_poorly', 'isolated_are_errors',
-           'late_layers_blank', 'cnn_best', 'load_summaries', 'verdicts', 'verdict_table', 'conclusion',
-           'results_markdown', 'replace_readme_results']
+           'late_layers_blank', 'cnn_best', 'scattering_degrades_on_cifar', 'load_summaries', 'verdicts',
+           'verdict_table', 'conclusion', 'results_markdown', 'replace_readme_results']
 
 # %% ../nbs/foundation/verdicts.ipynb #4bf70c13
 CONFIRMED, REFUTED, INCONCLUSIVE = 'confirmed', 'refuted', 'inconclusive'
@@ -143,7 +143,7 @@ def logits_project_poorly(s: dict) -> Verdict | None:
                    "the logits' map keeps class neighbourhoods significantly worse than the hidden layer's",
                    f"logits {with_interval(log.knn_2d, h.n, 1)}, trustworthiness {log.trustworthiness:.3f}; hidden {pct(hid.knn_2d, 1)}, {hid.trustworthiness:.3f}",
                    f"Wilson 95 % intervals ({order})", v,
-                   f"The logits' t-SNE map is {'worse than' if v == CONFIRMED else 'as good as'} the hidden layer's "
+                   f"The logits' t-SNE map is {dict(lower='worse than', overlap='as good as', higher='better than')[order]} the hidden layer's "
                    f"(2-D 10-NN accuracy {pct(log.knn_2d, 1)} vs {pct(hid.knn_2d, 1)}, trustworthiness {log.trustworthiness:.3f} vs {hid.trustworthiness:.3f}).")
 
 @claim
@@ -190,6 +190,27 @@ def cnn_best(s: dict) -> Verdict | None:
                    + (f" (largest Holm p of a tie {pmax:.2g})" if pmax is not None else ''), v,
                    f"The fine-tuned CNN ({pct(acc)}) is significantly more accurate than {len(wins)} of the {len(tests)} models it is tested against"
                    + (f"; it is tied with {', '.join(ties)}" if ties else '') + (f"; it is beaten by {', '.join(losses)}" if losses else '') + '.')
+
+@claim
+def scattering_degrades_on_cifar(s: dict) -> Verdict | None:
+    "06: 'scattering degrades on CIFAR-10, where the pretrained CNN is robust' (the same linear probe on both, native 32×32)."
+    from featviz.study import SGD_PROBE, SCATTERING, probe_key, size_key
+    if not (c := s.get(Cifar10Summary)): return None
+    sc, bo = probe_key(SGD_PROBE, SCATTERING), probe_key(SGD_PROBE, size_key(32))
+    up = probe_key(SGD_PROBE, size_key(c.upsampled))
+    try: t, a_s, a_b = c.comparison(sc, bo), c.accuracy[sc], c.accuracy[bo]
+    except KeyError: return None
+    v = CONFIRMED if t.verdict == f'{bo} better' else REFUTED if t.verdict == f'{sc} better' else INCONCLUSIVE
+    lossy = f"; {c.n_lossy_test:,} of the {c.n_test:,} test images are JPEG-decoded in this copy" if c.n_lossy_test else ''
+    a_u = c.accuracy.get(up)
+    return Verdict('06', "On CIFAR-10 scattering degrades while the pretrained CNN is robust",
+                   f"kymatio's linear probe ({c.sgd_epochs} epochs) on scattering vs the pretrained body at 32×32, {c.n_test:,} test images{lossy}",
+                   "the body's probe significantly more accurate (McNemar's exact test, Holm-corrected, 5 %)",
+                   f"scattering {with_interval(a_s.accuracy, a_s.n)}; body 32×32 {pct(a_b.accuracy)}" + (f"; body {c.upsampled}×{c.upsampled} {pct(a_u.accuracy)}" if a_u else ''),
+                   f"only scattering right {t.only_a if t.a == sc else t.only_b:,}, only body right {t.only_b if t.a == sc else t.only_a:,}, Holm p {t.p_holm:.2g}", v,
+                   f"With the same linear probe, scattering features of CIFAR-10 score {pct(a_s.accuracy)} and the pretrained body at the native "
+                   f"32×32 {pct(a_b.accuracy)} ({'a tie' if v == INCONCLUSIVE else 'the body is better' if v == CONFIRMED else 'scattering is better'})"
+                   + (f"; at {c.upsampled}×{c.upsampled} the body reaches {pct(a_u.accuracy)}: its advantage depends on the input resolution." if a_u else '.'))
 
 # %% ../nbs/foundation/verdicts.ipynb #fc5bafc5
 def load_summaries(store: ArtifactStore) -> dict:
