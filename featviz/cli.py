@@ -18,10 +18,10 @@ from .site import SiteError, build_site, find_notebooks
 import yaml
 
 # %% auto #0
-__all__ = ['SKIP_TAG', 'STUDY_DIR', 'STUDY_MARK', 'SITE_FILES', 'chapter_number', 'sidebar_order', 'study_notebooks',
-           'select_notebooks', 'NotebookResult', 'clean_notebook', 'run_notebook', 'resolve_timeout', 'Progress',
-           'run_study', 'setup_report', 'info_text', 'StudyConflict', 'project_nbs', 'shipped_study', 'study_files',
-           'sync_study', 'study_folder', 'main']
+__all__ = ['SKIP_TAG', 'PATH_VARIABLES', 'STUDY_DIR', 'STUDY_MARK', 'SITE_FILES', 'chapter_number', 'sidebar_order',
+           'study_notebooks', 'select_notebooks', 'NotebookResult', 'clean_notebook', 'run_notebook', 'resolve_timeout',
+           'Progress', 'absolute_path_settings', 'run_study', 'setup_report', 'info_text', 'StudyConflict',
+           'project_nbs', 'shipped_study', 'study_files', 'sync_study', 'study_folder', 'main']
 
 # %% ../nbs/foundation/cli.ipynb #0cb4375d
 def chapter_number(nb_rel: str | Path) -> int | None:
@@ -227,6 +227,14 @@ class Progress:
                     k, n, src, t = self.cell
                     self._say(f"cell {k}/{n} (`{src}`) running for {time.perf_counter() - t:.0f} s")
 
+PATH_VARIABLES = ('FEATVIZ_DATA', 'FEATVIZ_WEIGHTS', 'FEATVIZ_CACHE')
+
+def absolute_path_settings(environ=None) -> dict:
+    "The path settings given as relative paths, made absolute against the working directory (a kernel runs in its notebook's folder)."
+    environ = os.environ if environ is None else environ
+    return {k: os.path.abspath(Path(v).expanduser()) for k in PATH_VARIABLES
+            if (v := environ.get(k)) and not Path(v).expanduser().is_absolute()}
+
 def run_study(nbs_path: str | Path = 'nbs', mode: str | None = None, start: str | None = None,
               only: list[str] | None = None, timeout: int | None = None, settings: Settings | None = None,
               out=print, progress_every: float = 30.0) -> dict:
@@ -251,12 +259,14 @@ def run_study(nbs_path: str | Path = 'nbs', mode: str | None = None, start: str 
     limit = 'no cell time limit' if timeout is None else f'cell time limit {timeout} s'
     say(f"featviz run: {len(todo)} notebook(s) in {root}, {cfg.mode} mode, {limit}, run id {run_id}")
     t0 = time.perf_counter()
-    previous = os.environ.get(RUN_ID_VARIABLE)
-    os.environ[RUN_ID_VARIABLE] = run_id                   # the kernels inherit the environment
+    kernel_env = {RUN_ID_VARIABLE: run_id, **absolute_path_settings()}   # the kernels inherit the environment
+    previous = {k: os.environ.get(k) for k in kernel_env}
+    os.environ.update(kernel_env)
     try: _run_all(todo, root, cfg, timeout, store, log, tty, say, counter, progress_every)
     finally:
-        if previous is None: os.environ.pop(RUN_ID_VARIABLE, None)
-        else: os.environ[RUN_ID_VARIABLE] = previous
+        for k, v in previous.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
     log['seconds'] = round(time.perf_counter() - t0, 3)
     store.save_json('run/last', log)
     return log
