@@ -57,7 +57,8 @@ def main():
     if a.skip_224: return
     import torch
     from featviz.backbones import load_backbone
-    from featviz.explore import default_layers, stream_cached
+    from featviz.explore import default_layers
+    from featviz.features import extract_features
     from featviz.layers import LayerOutputs
     from featviz.images import load_images
     bb = load_backbone(s.arch, settings=s, size=224)
@@ -65,7 +66,8 @@ def main():
         warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')      # listed by the run above
         imgs = load_images(root).subset(a.sample, seed=0)
     fn = LayerOutputs(bb.model, default_layers(bb.model))
-    run = lambda: stream_cached(fn, imgs.stream(**bb.image_args, bs=64), None, bb.preprocess, 'avg', 'cpu', progress=False)
+    run = lambda: extract_features(fn, imgs.stream(**bb.image_args, bs=64), preprocess=bb.preprocess, pool='avg', bs=64,
+                                   device='cpu', progress=False)
     run()                                                             # warm-up
     ts = []
     for _ in range(3):

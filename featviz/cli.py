@@ -485,6 +485,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--max-images', type=int, metavar='N', help="at most N images, class-stratified")
     e.add_argument('--split', metavar='NAME', help="which split of a train/valid folder (default: test, valid or val)")
     e.add_argument('--out', metavar='DIR', help="report folder (default: ./featviz-explore-<folder name>)")
+    e.add_argument('--bs', type=int, default=64, metavar='N',
+                   help="images per batch (default: 64); under torchrun each process extracts whole batches")
     e.add_argument('--no-cache', action='store_true', help="do not keep features in the cache (FEATVIZ_CACHE)")
     e.add_argument('--jobs', type=int, default=os.cpu_count() or 1, metavar='N',
                    help="CPU threads for t-SNE and the neighbour searches (default: all cores)")
@@ -495,6 +497,7 @@ _EXPLORE_EXAMPLES = """examples:
   featviz explore ~/pets --model resnet18 --size 64    smaller and faster
   featviz explore ~/pets --layers layer3 layer4 --max-images 2000 --out pets-report
   featviz explore ~/pets --model ~/ckpt/convnext_tiny.pth
+  torchrun --nproc_per_node 2 -m featviz explore ~/pets   features split across 2 processes; rank 0 writes the report
 """
 
 def _default_nbs(make: bool = True, force: bool = False) -> Path:
@@ -546,8 +549,9 @@ def _cmd_explore(a) -> int:
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist: pass the folder that holds your images")
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')     # listed below, all of them
-        ex = explore(path, a.model, a.layers, size=a.size, max_images=a.max_images, split=a.split, cache=not a.no_cache,
+        ex = explore(path, a.model, a.layers, size=a.size, max_images=a.max_images, split=a.split, cache=not a.no_cache, bs=a.bs,
                      n_jobs=a.jobs)
+    if ex is None: return 0        # another rank of a torchrun/accelerate launch: rank 0 writes the report and prints
     out = Path(a.out) if a.out else Path(f"featviz-explore-{path.resolve().name}")
     report = ex.to_html(out/'report.html', n_jobs=a.jobs)
     print(f"featviz explore: {ex.notes['images']}, {ex.model} ({ex.weights}) at {ex.size} px")

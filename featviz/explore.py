@@ -22,19 +22,19 @@ from PIL import Image
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 from sklearn.neighbors import NearestNeighbors
 
-from .config import Settings, display_path, get_settings, resolve_device
+from .config import Settings, display_path, get_settings
 from .store import atomic_write
 from .images import ImageSet, ImageStream, Skipped, load_images
 from .backbones import Backbone, load_backbone, check_layers, classifier_name
-from .features import FORMAT_VERSION, FeatureCache, FeatureSet, model_fingerprint, output_names, output_pools, run_batches
+from .features import FeatureCache, FeatureSet, extract_features
+from .distributed import dist_state
 from .layers import LayerError, LayerOutputs
 from .embed import embed_2d, cluster_metrics, pca_reduce, tsne_perplexity
 from .evaluation import logistic_regression
 from .explorer import build_explorer
 
 # %% auto #0
-__all__ = ['ExploreError', 'default_layers', 'stream_cached', 'probe_accuracy', 'confused_pairs', 'Exploration', 'explore',
-           'demo_folder']
+__all__ = ['ExploreError', 'default_layers', 'probe_accuracy', 'confused_pairs', 'Exploration', 'explore', 'demo_folder']
 
 # %% ../nbs/foundation/explore.ipynb #5258412f
 class ExploreError(ValueError):
@@ -58,17 +58,6 @@ def default_layers(model: nn.Module, # the network
     return st[-n:]
 
 # %% ../nbs/foundation/explore.ipynb #2d7651b6
-class _Tap:
-    "An array-like view of a stream that hands each batch the engine reads to `fn(start, batch)`."
-    def __init__(self, stream, fn): self.stream, self.fn = stream, fn
-    def __len__(self): return len(self.stream)
-    @property
-    def shape(self): return self.stream.shape
-    def __getitem__(self, key):
-        b = self.stream[key]
-        if self.fn is not None: self.fn(key.start or 0, b)
-        return b
-
 def _check_writable(d: Path):
     try:
         d.mkdir(parents=True, exist_ok=True)
@@ -76,55 +65,6 @@ def _check_writable(d: Path):
     except OSError as e:
         raise ExploreError(f"the feature cache {d} is not writable ({e.strerror or e}): set FEATVIZ_CACHE to a "
                            f"writable folder, or pass cache=False") from None
-
-def _reasons_path(cache: FeatureCache, parts: dict) -> Path: return cache.path(parts).with_suffix('.skipped.txt')
-
-# %% ../nbs/foundation/explore.ipynb #cd361ea6
-def stream_cached(fn: nn.Module, # feature function: `LayerOutputs` or any module with `output_names`
-                  stream: ImageStream, # the images, decoded in batches
-                  cache: FeatureCache | None = None, # None: compute without caching
-                  preprocess=None, pool=None, device=None, progress: bool = True,
-                  on_batch=None, # `fn(start, uint8 batch)` for every batch read (not called on a cache hit)
-                  ) -> FeatureSet:
-    "Pooled features of every image of `stream`, through the engine's `FeatureCache`; `.valid` marks the images that decoded."
-    t0 = time.perf_counter()
-    names = output_names(fn)
-    pools, pre = output_pools(fn, pool, names), preprocess or getattr(fn, 'preprocess')
-    dev = torch.device(device) if device is not None else torch.device('cpu')
-    fp = stream.fingerprint if cache is not None else None
-    if fp is not None:
-        base = dict(model=model_fingerprint(fn), dataset=stream.name, split=stream.split, data=fp, preprocess=pre.key, format=FORMAT_VERSION)
-        parts = {k: dict(base, layer=k, pool=pools[k]) for k in names} | {'__valid__': dict(base, layer='__valid__', pool='')}
-        found = {k: cache.load(p) for k, p in parts.items()}
-        if all(v is not None for v in found.values()):
-            valid = np.asarray(found.pop('__valid__')[0][:, 0]) > 0.5
-            rp = _reasons_path(cache, parts['__valid__'])
-            lines = rp.read_text().splitlines() if rp.exists() else []
-            fs = FeatureSet({k: a for k, (a, _) in found.items()}, {k: tuple(m['item_shape']) for k, (_, m) in found.items()},
-                            stream.labels, True, {k: cache.path(parts[k]) for k in names}, time.perf_counter() - t0,
-                            max(m.get('seconds', 0.0) for _, m in found.values()))
-            fs.valid, fs.failed = valid, [Skipped(*l.split('\t', 1)) for l in lines if '\t' in l]
-            return fs
-        alloc = lambda k, shape: cache.open_temp(parts[k], shape)
-    else: alloc = lambda k, shape: np.empty(shape, dtype=np.float32)
-    outs = {}
-    try: outs, shapes = run_batches(fn, _Tap(stream, on_batch), None, names, pre, pools, stream.bs, dev, False, False,
-                             lambda k, shape: outs.setdefault(k, alloc(k, shape)), progress)
-    except BaseException:
-        for a in outs.values():
-            if isinstance(a, np.memmap): Path(a.filename).unlink(missing_ok=True)
-        raise
-    secs = time.perf_counter() - t0
-    if fp is not None:
-        v = cache.open_temp(parts['__valid__'], (len(stream), 1)); v[:, 0] = stream.valid
-        with atomic_write(_reasons_path(cache, parts['__valid__']), 'w') as f:
-            f.write(''.join(f"{s.path}\t{s.reason}\n" for s in stream.failed))
-        cache.commit(parts['__valid__'], v, (1,), secs)
-        outs = {k: cache.commit(parts[k], a, shapes[k], secs)[0] for k, a in outs.items()}
-    fs = FeatureSet(outs, shapes, stream.labels, None if fp is None else False,
-                    {k: cache.path(parts[k]) for k in names} if fp is not None else {}, secs, secs)
-    fs.valid, fs.failed = stream.valid.copy(), list(stream.failed)
-    return fs
 
 # %% ../nbs/foundation/explore.ipynb #2f3f291f
 def _neighbours(X: np.ndarray, k: int, seed: int = 0, n_jobs: int | None = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -215,26 +155,22 @@ def _check_labels(y: np.ndarray, classes: list[str], name: str):
         raise ExploreError(f"class {classes[present[counts.argmin()]]!r} of {name} has one image: the cross-validated metrics "
                            f"need at least two per class; add images, raise max_images or remove the class")
 
-def _cached_thumbs(thumbs: np.ndarray, fs: FeatureSet, cache: FeatureCache | None, stream: ImageStream):
-    "Keep the thumbnails made during the pass in the cache, or read them back on a cache hit (else decode the images once more)."
-    if cache is None or (fp := stream.fingerprint) is None: return
-    p = cache.root/'thumbs'/f"{FeatureCache.key(dict(data=fp, name=stream.name, split=stream.split, shape=thumbs.shape))}.npy"
-    if fs.hit and p.exists() and (t := np.load(p)).shape == thumbs.shape: thumbs[:] = t; return
-    if fs.hit:
-        f = _shrinker(thumbs, thumbs.shape[1])
-        for i in range(0, len(stream), stream.bs): f(i, stream[i:i + stream.bs])
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(p) as fh: np.save(fh, thumbs)
-
-def _shrinker(thumbs: np.ndarray, t: int):
-    "on_batch function writing each batch, resized to `t`×`t`, into `thumbs`."
-    import torchvision.transforms.v2.functional as TF
-    def f(start, b):
-        x = torch.from_numpy(np.ascontiguousarray(b))
-        x = x[:, None] if x.ndim == 3 else x.permute(0, 3, 1, 2)
-        if x.shape[-1] != t: x = TF.resize(x, [t, t], antialias=True)
-        thumbs[start:start + len(b)] = (x[:, 0] if thumbs.ndim == 3 else x.permute(0, 2, 3, 1)).numpy()
-    return f
+def _thumbnails(images: ImageSet, split: str, bb: Backbone, t: int, cache: FeatureCache | None, bs: int = 64,
+                num_workers: int | None = None) -> np.ndarray:
+    "Every image of `split` as a `t`×`t` uint8 thumbnail (the network's crop, shrunk), decoded at that size; kept in `cache`."
+    st = images.stream(split, size=t, channels=bb.channels, resize=round(t * (bb.resize or bb.size) / bb.size), bs=bs,
+                       num_workers=num_workers)
+    p = None if cache is None or (fp := st.fingerprint) is None else cache.root/'thumbs'/f"{FeatureCache.key(dict(data=fp))}.npy"
+    if p is not None and p.exists():
+        try:
+            if (got := np.load(p, allow_pickle=False)).shape == st.shape: return got
+        except (OSError, ValueError): pass             # damaged: made again below
+    thumbs, pos = np.empty(st.shape, np.uint8), 0
+    for b, _ in st: thumbs[pos:pos + len(b)] = b; pos += len(b)
+    if p is not None:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(p) as f: np.save(f, thumbs)
+    return thumbs
 
 # %% ../nbs/foundation/explore.ipynb #75299127
 def _layer_results(l, X, y, classes, names, k, seed, n_jobs, top, timed):
@@ -273,8 +209,8 @@ def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a to
             top: int = 20, # isolated images listed per layer
             cache: bool = True, # keep features in the feature cache (FEATVIZ_CACHE/features)
             bs: int = 64, num_workers: int | None = None, device=None, thumb_size: int = 48,
-            n_jobs: int | None = 1, progress: bool = True) -> Exploration:
-    "Features, maps, cluster metrics, linear probes, isolated images and confused class pairs of `model`'s `layers` on `data`."
+            n_jobs: int | None = 1, progress: bool = True) -> Exploration | None:
+    "Features, maps, cluster metrics, linear probes, isolated images and confused class pairs of `model`'s `layers` on `data` (under a launch: on rank 0; None elsewhere)."
     s, steps = get_settings(settings), []
     def timed(step, layer, f):
         t0 = time.perf_counter(); r = f(); steps.append(dict(step=step, layer=layer, seconds=time.perf_counter() - t0)); return r
@@ -290,10 +226,11 @@ def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a to
     check_layers(bb.model, layers, min(bb.size, 64), bb.channels)
     stream = images.stream(split, **bb.image_args, bs=bs, num_workers=num_workers)
     fn = LayerOutputs(bb.model, layers)
-    thumbs = np.zeros((len(stream), thumb_size, thumb_size) + ((3,) if bb.channels == 3 else ()), np.uint8)
-    dev = resolve_device(s) if device is None else device
-    fs = timed('features', '', lambda: stream_cached(fn, stream, fc, bb.preprocess, 'avg', dev, progress, _shrinker(thumbs, thumb_size)))
-    timed('thumbnails', '', lambda: _cached_thumbs(thumbs, fs, fc, stream))
+    if stream.fingerprint is None: fc = None            # a Dataset without `cache_id`: computed without the cache
+    fs = timed('features', '', lambda: extract_features(fn, stream, preprocess=bb.preprocess, pool='avg', bs=bs, device=device,
+                                                        cache=fc, settings=s, progress=progress))
+    if not dist_state(s if device is None else str(device)).is_main: return None     # rank 0 alone does the rest
+    thumbs = timed('thumbnails', '', lambda: _thumbnails(images, split, bb, thumb_size, fc, bs, num_workers))
     keep = np.flatnonzero(fs.valid)
     all_names = _item_names(images, split)
     names = [all_names[i] for i in keep]

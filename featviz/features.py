@@ -29,8 +29,9 @@ from .store import atomic_write, file_sha256
 _logger = logging.getLogger(__name__)   # featviz.features: cache hits, misses and rebuilt entries
 
 # %% auto #0
-__all__ = ['POOLS', 'FORMAT_VERSION', 'Preprocess', 'pool_output', 'FeatureSet', 'output_names', 'output_pools', 'run_batches',
-           'array_fingerprint', 'model_fingerprint', 'file_slug', 'FeatureCache', 'extract_features']
+__all__ = ['POOLS', 'VALID', 'FORMAT_VERSION', 'Preprocess', 'pool_output', 'FeatureSet', 'output_names', 'output_pools',
+           'run_batches', 'batch_runner', 'array_fingerprint', 'model_fingerprint', 'file_slug', 'FeatureCache',
+           'extract_features']
 
 # %% ../nbs/foundation/features.ipynb #226f1576
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class FeatureSet:
     paths: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0                     # this call's wall time (a cache hit: the load)
     computed_seconds: float | None = None    # the extraction's own wall time, also on a cache hit (from the sidecar)
+    valid: np.ndarray | None = None          # image streams: which rows decoded (the others are zeros), also on a cache hit
+    failed: list = field(default_factory=list)   # image streams: the images that did not decode, with the reasons
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self.features: raise KeyError(f"no output {name!r}: this FeatureSet has {list(self.features)}")
@@ -102,15 +105,19 @@ class FeatureSet:
     def __repr__(self):
         outs = ', '.join(f"{k}: {a.shape[1]:,} from {'×'.join(map(str, self.shapes[k]))}" for k, a in self.features.items())
         how = {None: 'no cache', True: 'cache hit', False: 'computed and cached'}[self.hit]
-        return f"FeatureSet({len(self):,} images; {outs}; {how}, {self.seconds:.2f} s)"
+        bad = '' if self.valid is None else f"; {int((~self.valid).sum())} failed to decode"
+        return f"FeatureSet({len(self):,} images; {outs}{bad}; {how}, {self.seconds:.2f} s)"
 
 # %% ../nbs/foundation/features.ipynb #15ab954d
+VALID = '__valid__'     # the output under which an image stream's per-image "decoded" mask is kept (cached with the features)
+
+def _is_stream(x) -> bool:
+    "An `ImageStream` (`featviz.images`): decoded batch by batch as it is sliced, with a `valid` mask and `failed` list."
+    return hasattr(x, 'fingerprint') and hasattr(x, 'valid') and hasattr(x, 'failed')
+
 def _images(data, split: str):
     "(uint8 images, labels or None, dataset name) for an `ImageData` split, an array, or an image stream (`featviz.images`)."
-    if hasattr(data, 'fingerprint') and hasattr(data, 'labels'):   # an `ImageStream`: decoded batch by batch as it is sliced
-        if data.fingerprint is None: raise ValueError(f"{data.name}: this image stream has no fingerprint (a torch Dataset "
-                                                      f"without `cache_id`), so its features cannot be cached: pass cache=None")
-        return data, data.labels, data.name
+    if _is_stream(data): return data, data.labels, data.name
     if isinstance(data, ImageData):
         if split not in ('train', 'test'): raise ValueError(f"split={split!r}: use 'train' or 'test'")
         x, y, name = getattr(data, f'x_{split}'), getattr(data, f'y_{split}'), data.name
@@ -173,6 +180,23 @@ def run_batches(fn, x, indices, names, pre, pools, bs, device, bf16, channels_la
     finally:
         for m, training in modes.items(): m.training = training
     return outs, shapes
+
+# %% ../nbs/foundation/features.ipynb #13f84939
+def _contiguous(rows) -> bool:
+    "Are `rows` one block `a, a+1, ..., b` (a rank's shard of a whole stream)?"
+    return rows is not None and len(rows) > 0 and bool((np.diff(rows) == 1).all())
+
+def batch_runner(fn, x, names, pre, pools, bs, device, bf16=False, channels_last=False) -> Callable:
+    "`run(image indices or None, allocate, progress) -> (arrays, shapes)`: `run_batches` over `x`; for a stream its valid mask too, as output `VALID`."
+    def run(rows, allocate, progress):
+        if not _is_stream(x): return run_batches(fn, x, rows, names, pre, pools, bs, device, bf16, channels_last, allocate, progress)
+        part = x.rows(int(rows[0]), int(rows[-1]) + 1) if _contiguous(rows) else None     # decoded by its own workers
+        outs, shapes = run_batches(fn, x if part is None else part, rows if part is None else None, names, pre, pools, bs,
+                                   device, bf16, channels_last, allocate, progress)
+        r = np.arange(len(x)) if rows is None else np.asarray(rows)
+        v = allocate(VALID, (len(r), 1)); v[:, 0] = x.valid[r]
+        return outs | {VALID: v}, shapes | {VALID: (1,)}
+    return run
 
 # %% ../nbs/foundation/features.ipynb #f14dd0d2
 def _hash_update(h, a: np.ndarray):
@@ -308,10 +332,14 @@ def _subset(indices: Sequence[int] | None, n_images: int) -> np.ndarray | None:
 def _cache_parts(fn, dataset: str, split: str, x: np.ndarray, idx: np.ndarray | None, pre: Preprocess,
                  pools: dict[str, str], bf16: bool) -> dict[str, dict]:
     "The cache key parts of each output: model identity, dataset, split, image and subset fingerprints, preprocessing, pool, precision."
-    base = dict(model=model_fingerprint(fn), dataset=dataset, split=split,
-                data=getattr(x, 'fingerprint', None) or array_fingerprint(x),
+    if _is_stream(x) and x.fingerprint is None:
+        raise ValueError(f"{x.name}: this image stream has no fingerprint (a torch Dataset without `cache_id`), so its "
+                         f"features cannot be cached: give the Dataset a `cache_id` attribute, or pass cache=None")
+    base = dict(model=model_fingerprint(fn), dataset=dataset, split=x.split if _is_stream(x) else split,
+                data=x.fingerprint if _is_stream(x) else array_fingerprint(x),
                 subset='all' if idx is None else array_fingerprint(idx), preprocess=pre.key, bf16=bool(bf16), format=FORMAT_VERSION)
-    return {k: dict(base, layer=k, pool=p) for k, p in pools.items()}
+    parts = {k: dict(base, layer=k, pool=p) for k, p in pools.items()}
+    return parts | ({VALID: dict(base, layer=VALID, pool='')} if _is_stream(x) else {})
 
 # %% ../nbs/foundation/features.ipynb #863fa528
 def _cached(cache: FeatureCache, parts: dict[str, dict]) -> dict[str, tuple] | None:
@@ -340,9 +368,20 @@ def _save(outs: dict, out_dir: str | Path) -> dict[str, Path]:
         outs[k] = np.load(paths[k], mmap_mode='r')
     return paths
 
+# %% ../nbs/foundation/features.ipynb #b5b97c16
+def _with_valid(fs: FeatureSet, x, idx: np.ndarray | None) -> FeatureSet:
+    "A stream's `fs`: the `VALID` output moved to `fs.valid`, every image that did not decode in `fs.failed`, the labels as the pass found them."
+    rows = np.arange(len(x)) if idx is None else idx
+    mask = np.asarray(fs.features.pop(VALID))[:, 0] > 0.5
+    for d in (fs.shapes, fs.paths): d.pop(VALID, None)
+    if len(again := rows[~mask & x.valid[rows]]): x[again]       # failed in another process or an earlier run: decode
+    fs.valid, fs.failed = mask, list(x.failed)                   # those few again, so the stream lists them with reasons
+    if fs.labels is None and x.labels is not None: fs.labels = x.labels[rows]
+    return fs
+
 # %% ../nbs/foundation/features.ipynb #8cb1438a
 def extract_features(fn: Callable,                   # feature function: float batch -> tensor, or named tensors (a module, a layer set, a transform)
-                     data: ImageData | np.ndarray,   # a dataset, or uint8 images (N, H, W) / (N, H, W, C)
+                     data: ImageData | np.ndarray,   # a dataset, uint8 images (N, H, W) / (N, H, W, C), or an `ImageStream`
                      split: str = 'test',            # 'train' or 'test' of an `ImageData`
                      *,
                      indices: Sequence[int] | None = None,           # a subset of the split's images
@@ -357,7 +396,7 @@ def extract_features(fn: Callable,                   # feature function: float b
                      settings: Settings | None = None,               # settings for the device and the default cache
                      progress: bool = True                           # show a progress bar
                     ) -> FeatureSet:
-    "Run feature function `fn` over a split of `data` (or uint8 images) in batches; pooled `(N, D)` arrays, cached if asked."
+    "Run feature function `fn` over a split of `data` (or uint8 images, or an image stream) in batches; pooled `(N, D)` arrays, cached if asked."
     t0 = time.perf_counter()
     x, y, dataset = _images(data, split)
     idx = _subset(indices, len(x))
@@ -370,24 +409,24 @@ def extract_features(fn: Callable,                   # feature function: float b
     if cache is True: cache = FeatureCache(settings=settings)
     if cache and out_dir is not None: raise ValueError("pass cache= or out_dir=, not both: cached features already live in .npy files")
     parts = _cache_parts(fn, dataset, split if isinstance(data, ImageData) else '', x, idx, pre, pools, bf16) if cache else {}
+    finish = (lambda fs: _with_valid(fs, x, idx)) if _is_stream(x) else (lambda fs: fs)
     if cache and (found := _cached(cache, parts)):
         _logger.info(f"feature cache hit: {[cache.path(p).name for p in parts.values()]}")
-        return FeatureSet({k: a for k, (a, _) in found.items()}, {k: tuple(m['item_shape']) for k, (_, m) in found.items()},
-                          labels, True, {k: cache.path(p) for k, p in parts.items()}, time.perf_counter() - t0,
-                          max(m.get('seconds', 0.0) for _, m in found.values()))
+        return finish(FeatureSet({k: a for k, (a, _) in found.items()}, {k: tuple(m['item_shape']) for k, (_, m) in found.items()},
+                               labels, True, {k: cache.path(p) for k, p in parts.items()}, time.perf_counter() - t0,
+                               max(m.get('seconds', 0.0) for _, m in found.values())))
+    run = batch_runner(fn, x, names, pre, pools, bs, dev, bf16, channels_last)
     if (dist := dist_state(str(dev))).distributed:     # under torchrun/accelerate: this rank's shard, merged into one entry
-        run = lambda rows, alloc, prog: run_batches(fn, x, rows, names, pre, pools, bs, dev, bf16, channels_last, alloc, prog)
         n = len(idx) if idx is not None else len(x)
-        return extract_sharded(run, n, idx, bs, labels, cache, parts if cache else None, out_dir, progress, t0, dist)
+        return finish(extract_sharded(run, n, idx, bs, labels, cache, parts if cache else None, out_dir, progress, t0, dist))
     allocate, outs = _allocator(cache, parts, out_dir), {}
-    try: outs, shapes = run_batches(fn, x, idx, names, pre, pools, bs, dev, bf16, channels_last,
-                             lambda k, shape: outs.setdefault(k, allocate(k, shape)), progress)
+    try: outs, shapes = run(idx, lambda k, shape: outs.setdefault(k, allocate(k, shape)), progress)
     except BaseException: _discard(outs); raise
     secs = time.perf_counter() - t0
     if cache:
         done = {k: cache.commit(parts[k], a, shapes[k], secs) for k, a in outs.items()}
         _logger.info(f"feature cache miss: computed {list(done)} in {secs:.1f} s")
-        return FeatureSet({k: a for k, (a, _) in done.items()}, shapes, labels, False,
-                          {k: cache.path(p) for k, p in parts.items()}, secs, secs)
+        return finish(FeatureSet({k: a for k, (a, _) in done.items()}, shapes, labels, False,
+                               {k: cache.path(p) for k, p in parts.items()}, secs, secs))
     paths = _save(outs, out_dir) if out_dir is not None else {}
-    return FeatureSet(outs, shapes, labels, None, paths, secs, secs)
+    return finish(FeatureSet(outs, shapes, labels, None, paths, secs, secs))

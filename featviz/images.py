@@ -7,7 +7,7 @@ Docs: https://featviz.github.io/featviz/foundation/images.html.md"""
 
 # %% ../nbs/foundation/images.ipynb #6fed6534
 from __future__ import annotations
-import hashlib, os, warnings
+import copy, hashlib, os, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -410,6 +410,7 @@ class ImageStream:
         self._labels = images.labels.get(split)
         self._seen = None if self._labels is not None else np.full(len(items), -1, np.int64)
         self._it, self._pos, self._buf = None, 0, []
+        self.offset = 0      # the first row's index in the whole split (see `rows`)
 
     dtype = np.dtype(np.uint8)
     @property
@@ -428,7 +429,8 @@ class ImageStream:
     def fingerprint(self) -> str | None:
         "Identity of what this stream yields (contents, size, channels, resize), for cache keys; None if unknown."
         fp = _fingerprint(self.images, self.split)
-        return None if fp is None else f"{fp}-{self.shape[1:]}-r{self.resize}"
+        part = f"-rows{self.offset}:{self.offset + len(self)}" if self.offset or len(self) != len(self.images[self.split]) else ''
+        return None if fp is None else f"{fp}-{self.shape[1:]}-r{self.resize}{part}"
 
     def __repr__(self):
         return (f"ImageStream({self.name}/{self.split}: {len(self):,} images → {'×'.join(map(str, self.shape[1:]))} uint8, "
@@ -443,7 +445,7 @@ class ImageStream:
             if self.on_error == 'raise': raise DataError(reason + " (on_error='raise')")
             if self.valid[i]:
                 self.valid[i] = False
-                item = self.dataset.items[i] if self.images.kind(self.split) == 'files' else f'{self.name}[{i}]'
+                item = self.dataset.items[i] if self.images.kind(self.split) == 'files' else f'{self.name}[{i + self.offset}]'
                 self.failed.append(s := Skipped(str(item), reason))
                 if s not in self.images.skipped: self.images.skipped.append(s)
 
@@ -529,12 +531,24 @@ def to_image_data(self: ImageSet, size: int | None = None, channels: int = 3, tr
     (xtr, ytr), (xte, yte) = self.images(train, size, channels), self.images(test, size, channels)
     return ImageData(self.name, xtr, ytr, xte, yte, list(self.classes), self.source)
 
+# %% ../nbs/foundation/images.ipynb #4865aacc
+@patch
+def rows(self: ImageStream, start: int, stop: int) -> ImageStream:
+    "Images `start:stop` as a stream of their own (one process's shard); what it finds (failures, labels) lands in this stream."
+    if not 0 <= start <= stop <= len(self): raise IndexError(f"rows {start}:{stop} are outside 0..{len(self)} of {self.name}/{self.split}")
+    part, items, y = copy.copy(self), self.dataset.items, self.dataset.labels
+    items = torch.utils.data.Subset(items, range(start, stop)) if isinstance(items, torch.utils.data.Dataset) else items[start:stop]
+    part.dataset = ImageDataset(items, None if y is None else y[start:stop], self.shape[1:], self.size, self.channels, self.resize)
+    part.shape, part.offset, part.valid = (stop - start, *self.shape[1:]), self.offset + start, self.valid[start:stop]
+    part._labels = None if self._labels is None else self._labels[start:stop]
+    part._seen = None if self._seen is None else self._seen[start:stop]
+    part._it, part._pos, part._buf = None, 0, []
+    return part
+
 # %% ../nbs/foundation/images.ipynb #2d3a8590
 def stream_features(fn, stream: ImageStream, preprocess=None, pool=None, device=None, out_dir: str | Path | None = None,
                     progress: bool = False, cache=None, settings=None):
     "Features of every image of `stream` through the engine (`extract_features`, cached if asked): a `FeatureSet` with the stream's labels and valid mask."
     from featviz.features import extract_features
-    fs = extract_features(fn, stream, preprocess=preprocess, pool=pool, bs=stream.bs, device=device, out_dir=out_dir,
-                          cache=cache, settings=settings, progress=progress)
-    fs.valid = stream.valid     # files that failed in a worker this time; a cache hit decodes nothing, so none
-    return fs
+    return extract_features(fn, stream, preprocess=preprocess, pool=pool, bs=stream.bs, device=device, out_dir=out_dir,
+                            cache=cache, settings=settings, progress=progress)

@@ -118,3 +118,65 @@ def test_two_process_fine_tuning(tmp_path):
     model, meta = load_finetuned(ArtifactStore(tmp_path/'artifacts'), 'ft/model')
     assert meta['arch'] == 'resnet18' and meta['mode'] == 'test'
     assert abs(sum(float(p.detach().double().sum()) for p in model.parameters()) - res[0]['checksum']) < 1e-6
+
+
+def explore_cli(folder: Path, ckpt: Path, out: Path, cache: Path, nproc: int = 1, timeout: int = 240):
+    "`featviz explore` as users start it: `python -m featviz explore` (one process) or `torchrun --nproc_per_node N -m featviz explore`."
+    args = ['-m', 'featviz', 'explore', str(folder), '--model', str(ckpt), '--size', '32', '--layers', 'layer3', 'layer4',
+            '--bs', '16', '--jobs', '1', '--out', str(out)]
+    cmd = [sys.executable, *args] if nproc == 1 else \
+          [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}', *args]
+    e = dict(os.environ, OMP_NUM_THREADS='1', FEATVIZ_DEVICE='cpu', FEATVIZ_CACHE=str(cache),
+             PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]))
+    for k in ('WORLD_SIZE', 'RANK', 'LOCAL_RANK'): e.pop(k, None)
+    r = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=timeout)
+    if r.returncode: pytest.fail(f"{' '.join(cmd[:8])} ... exited {r.returncode}:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}")
+    return r
+
+
+def test_two_process_explore_equals_one(tmp_path):
+    "torchrun --nproc_per_node 2 -m featviz explore: each rank extracts its shard, rank 0 alone writes the same report once."
+    import torch, torchvision
+    from PIL import Image
+    from test_explore import make_folder
+    root, bad = make_folder(tmp_path/'pets', n=20)           # 60 images in 3 classes + 3 files the folder scan skips
+    a = (np.random.default_rng(1).random((32, 36, 3)) * 255).astype(np.uint8)
+    Image.fromarray(a).save(root/'fox'/'smudged.png')          # a PNG whose middle is zeros: its header reads, its pixels
+    png = (root/'fox'/'smudged.png').read_bytes()              # do not, so it fails while decoding, in rank 1's rows
+    (root/'fox'/'smudged.png').write_bytes(png[:60] + bytes(len(png) - 72) + png[-12:])
+    bad.append('smudged.png')
+    torch.manual_seed(0)
+    ckpt = tmp_path/'resnet18-random.pth'
+    torch.save(dict(arch='resnet18', state_dict=torchvision.models.resnet18().state_dict()), ckpt)
+    runs = {n: explore_cli(root, ckpt, tmp_path/f'out{n}', tmp_path/f'cache{n}', nproc=n) for n in (1, 2)}
+
+    caches = {n: FeatureCache(tmp_path/f'cache{n}'/'features') for n in runs}
+    ent = {n: c.entries().set_index('file') for n, c in caches.items()}
+    assert sorted(ent[1].index) == sorted(ent[2].index)      # the same cache keys: layer3, layer4 and the valid mask
+    assert sorted(ent[1].layer) == ['__valid__', 'layer3', 'layer4']
+    arrays = {n: {f: np.load(caches[n].root/f) for f in ent[n].index} for n in runs}
+    diff = max(float(np.abs(arrays[1][f] - arrays[2][f]).max()) for f in arrays[1])
+    print(f"explore, 2 processes vs 1, random ResNet-18 layer3+layer4 at 32 px, 61 images, fp32: max abs difference {diff}")
+    assert diff == 0.0                                        # shards are cut at whole batches of 16
+    valid = arrays[2][ent[2].index[ent[2].layer == '__valid__'][0]][:, 0]
+    assert len(valid) == 61 and np.flatnonzero(valid == 0).tolist() == [60]    # smudged.png, the last fox, rank 1's rows
+    assert (caches[2].root/'shards').is_dir() and not list((caches[2].root/'shards').rglob('rows*'))   # merged shards
+
+    def report(n):
+        "The report page without its timings (the one part that differs between runs)."
+        page = (tmp_path/f'out{n}'/'report.html').read_text()
+        assert page.count('<h2>Time per step</h2>') == 1
+        return page[:page.index('<h2>Time per step</h2>')]
+    assert report(1) == report(2)                             # metrics table, confused pairs, galleries, skipped files
+    assert 'Skipped files (4)' in report(2) and all(name in report(2) for name in bad)
+    assert (tmp_path/'out1'/'report-maps.html').read_text() == (tmp_path/'out2'/'report-maps.html').read_text()
+    files = {n: sorted(str(p.relative_to(tmp_path/f'out{n}')) for p in (tmp_path/f'out{n}').rglob('*')) for n in runs}
+    assert files[1] == files[2] and files[2].count('report.html') == 1                 # written once, nothing else
+
+    def printed(n):
+        "What the run printed from its summary on, its own output folder and timings left out (progress bars differ)."
+        out = runs[n].stdout.replace(str(tmp_path/f'out{n}'), 'OUT')
+        return [l for l in out[out.index('featviz explore:'):].splitlines() if not l.startswith('time:')]
+    assert printed(1) == printed(2)                            # printed once (rank 0), the same summary
+    assert printed(2).count('report: OUT/report.html') == 1 and 'skipped 4 file(s):' in printed(2)
+    assert 'linear probe' in runs[2].stdout and 'Traceback' not in runs[2].stderr
