@@ -1,0 +1,36 @@
+"""The README's results are the last full run's (issue 15): the section between the README's results markers is
+exactly what `featviz.verdicts.results_markdown` renders from `results/full-run.json`, that file records one complete
+full run, and it is the run whose outputs the committed home page shows."""
+import json
+from pathlib import Path
+
+from featviz.verdicts import README_END, README_START, results_markdown, replace_readme_results
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAPSHOT = ROOT/'results'/'full-run.json'
+
+def _snapshot() -> dict:
+    assert SNAPSHOT.is_file(), f"{SNAPSHOT.relative_to(ROOT)} is missing: after `featviz run --full` run scripts/readme_results.py"
+    return json.loads(SNAPSHOT.read_text())
+
+def test_readme_results_are_generated_from_the_snapshot():
+    readme = (ROOT/'README.md').read_text()
+    res = _snapshot()
+    expected = replace_readme_results(readme, results_markdown(res))
+    assert readme == expected, ("README's results differ from results/full-run.json: run `python scripts/readme_results.py` "
+                                "after a full run, never edit the section by hand")
+    assert readme.index(README_START) < readme.index(README_END)
+
+def test_snapshot_is_one_complete_full_run():
+    res = _snapshot()
+    assert res['mode'] == 'full' and res['run_id'].startswith('full-')
+    names = [n['path'] for n in res['notebooks']]
+    chapters = sorted(p.name for p in (ROOT/'nbs').glob('[0-9][0-9]_*.ipynb'))
+    assert set(chapters) <= set(names) and 'index.ipynb' in names, f"the run did not execute every chapter: {names}"
+    assert res['verdicts'] and res['headline']
+
+def test_home_page_shows_the_snapshot_run():
+    res = _snapshot()
+    nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
+    text = json.dumps([c.get('outputs', []) for c in nb['cells']])
+    assert f"study run **{res['run_id']}**" in text, "the committed home page shows another run than results/full-run.json"
