@@ -297,3 +297,29 @@ def test_chapter_explorer_contents():
         files = explorer_files(path)
         assert summary.n == n and summary.explorer_bytes['page'] == files[path.name]
         assert summary.explorer_tiles == len(files) - 1 and summary.n_misclassified == int(d['layers'][want[0]]['misclassified'].sum())
+
+def test_site_carries_the_chapter_explorer(browser, tmp_path):
+    "`build_site` copies chapter 08's explorer from the store; the chapter page's link opens it in the browser, no errors."
+    from featviz.site import build_site
+    path = CHAPTER_PAGE
+    if not path.exists(): pytest.skip(f'no explorer of chapter 08 at {path}: run it first (featviz run --quick --only 08)')
+    nb = Path(__file__).resolve().parents[1]/'nbs'/'08_all_digits.ipynb'
+    if 'explorer.html' not in nb.read_text(): pytest.skip(f'{nb.name} has no executed outputs: run it first (featviz run --quick --only 08)')
+    (tmp_path/'nbs').mkdir()
+    shutil.copy2(nb, tmp_path/'nbs'/nb.name)
+    build_site(tmp_path/'nbs', tmp_path/'out', store=ArtifactStore(path.parents[1]))
+    out = tmp_path/'out'
+    hrefs = re.findall(r'href="([^"]*explorer\.html)"', (out/'all_digits.html').read_text())
+    assert hrefs == ['explorers/08_all_digits/explorer.html'], hrefs
+    assert explorer_files(out/hrefs[0]) == explorer_files(path)               # the page and every tile, whole
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a): pass
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0), partial(Quiet, directory=str(out)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        browser.get(f'http://127.0.0.1:{httpd.server_address[1]}/all_digits.html')
+        browser.find_element('css selector', f'a[href="{hrefs[0]}"]').click()
+        _wait(browser, "return document.body && document.body.dataset.ready === '1'", 30, 'the explorer opened from the chapter page')
+        assert browser.execute_script('return window.featvizExplorer.n') == read_explorer(path)['meta']['n']
+        assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+    finally: httpd.shutdown(); httpd.server_close()
