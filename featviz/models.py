@@ -234,6 +234,9 @@ def head_learner(learn: Learner, data=None, settings: Settings | None = None,
     hl = Learner(DataLoaders(mk(fit, dls.train_ds.y, True), mk(valid, dls.valid_ds.y, False), device=dls.device),
                  HeadOnFeatures(model.head, shape), loss_func=CrossEntropyLossFlat(), opt_func=Adam, metrics=[error_rate],
                  cbs=[c for c in speed_callbacks(torch.device(dls.device), precision) if not isinstance(c, ChannelsLast)])   # rows, not images
+    from fastai.callback.progress import ProgressCallback
+    if not any(isinstance(cb, ProgressCallback) for cb in learn.cbs): hl.remove_cb(ProgressCallback)   # inside learn.no_bar()
+    hl.logger = learn.logger                                                                           # inside learn.no_logging()
     hl.feature_seconds = time.perf_counter() - t0
     return hl
 
@@ -337,8 +340,10 @@ def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_
     data = load_mnist(settings=s).subset(*subset_sizes(s), seed=s.seed)
     model, origin = create_model(s)
     learn = featviz_learner(image_dataloaders(data, bs=64, device=resolve_device(s), seed=s.seed), model)
-    with learn.no_bar(), learn.no_logging(): fine_tune(learn, (2, 2), n_trial=256, seed=s.seed, data=data, settings=s)
-    save_finetuned(learn.model, store, name, mode=s.mode, **split_scores(learn), lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1],
+    with learn.no_bar(), learn.no_logging():
+        fine_tune(learn, (2, 2), n_trial=256, seed=s.seed, data=data, settings=s)
+        scores = split_scores(learn)
+    save_finetuned(learn.model, store, name, mode=s.mode, **scores, lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1],
                    epochs=[2, 2], weights=origin['weights'], seed=s.seed)
     return load_finetuned(store, name)
 
