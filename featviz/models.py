@@ -7,7 +7,7 @@ Docs: https://featviz.github.io/featviz/foundation/models.html.md"""
 
 # %% ../nbs/foundation/models.ipynb #cd4d1bf4
 from __future__ import annotations
-import warnings
+import time, warnings
 from collections import OrderedDict
 from pathlib import Path
 
@@ -25,13 +25,14 @@ from fastai.vision.learner import create_head
 from .backbones import WeightsError, apply_stride_in_1x1, load_backbone, load_checkpoint, load_weights   # one reader of weights, shared with any-CNN loading
 from .config import Settings, get_settings, resolve_device
 from .distributed import amp_precision, dist_state, distrib_training, on_main
-from .features import Preprocess
+from .features import Preprocess, extract_features
 
 # %% auto #0
-__all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'create_backbone', 'imagenet_top1', 'featviz_head', 'FeatvizNet',
-           'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks', 'featviz_learner',
-           'save_finetuned', 'load_finetuned', 'create_model', 'lr_trials', 'choose_lr', 'fine_tune', 'split_scores',
-           'get_finetuned', 'plot_top_losses', 'load_checkpoint']
+__all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'UNFROZEN_TRIAL', 'create_backbone', 'imagenet_top1', 'featviz_head',
+           'FeatvizNet', 'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks',
+           'featviz_learner', 'save_finetuned', 'load_finetuned', 'create_model', 'HeadOnFeatures', 'loader_preprocess',
+           'body_features', 'head_learner', 'lr_trials', 'choose_lr', 'fine_tune', 'split_scores', 'get_finetuned',
+           'plot_top_losses', 'load_checkpoint']
 
 # %% ../nbs/foundation/models.ipynb #76e12fcc
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -170,35 +171,109 @@ def create_model(settings: Settings | None = None, n_classes: int = 10, pretrain
     body, origin = create_backbone(settings=settings, pretrained=pretrained)
     return FeatvizNet(body, n_classes, arch=origin['arch'], stride_in_1x1=origin['stride_in_1x1']), origin
 
+# %% ../nbs/foundation/models.ipynb #fbdb3318
+class HeadOnFeatures(nn.Module):
+    "A `FeatvizNet`'s `head` on stored body outputs: each row is reshaped to the body's output shape `item_shape` first."
+    def __init__(self, head: nn.Module, item_shape: tuple[int, ...]):
+        super().__init__()
+        self.head, self.item_shape = head, tuple(item_shape)
+    def forward(self, x): return self.head(x.view(len(x), *self.item_shape))
+
+def _uint8_images(ds) -> np.ndarray:
+    "The uint8 images (N, H, W[, C]) of a `featviz.data.image_dataloaders` dataset."
+    x = ds.x
+    return (x[:, 0] if x.shape[1] == 1 else x.permute(0, 2, 3, 1)).numpy()
+
+def loader_preprocess(dls) -> Preprocess:
+    "The engine's `Preprocess` that reproduces the batches of `dls` (uint8 → float, channels, normalisation); checked on a few images."
+    from fastai.data.transforms import Normalize
+    from fastai.vision.core import TensorImage, imagenet_stats
+    norm = [t for t in dls.valid.after_batch.fs if isinstance(t, Normalize)]
+    raw = dls.valid_ds.x[:4]
+    ref = dls.valid.after_batch(TensorImage(raw.clone())).float().cpu()
+    stats = None
+    if norm:
+        mean, std = (norm[0].mean.flatten().tolist(), norm[0].std.flatten().tolist())
+        stats = imagenet_stats if np.allclose([mean, std], imagenet_stats, atol=1e-6) else (mean, std)   # the engine's usual key
+    pre = Preprocess(n_channels=ref.shape[1], stats=stats)
+    if not torch.allclose(pre(torch.from_numpy(_uint8_images(dls.valid_ds)[:4])), ref, atol=1e-5):
+        raise ValueError("the learner's batches are not uint8 images normalised as featviz.data.image_dataloaders makes them, so the "
+                         "body's outputs cannot be cached for them: call fine_tune(..., cached=False)")
+    return pre
+
+def body_features(learn: Learner,             # a learner on `featviz.data.image_dataloaders`, body frozen
+                  data=None,                  # the `ImageData` the loaders were built from: cache the whole training split (shared with chapters 03/05)
+                  settings: Settings | None = None,
+                 ) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]:
+    "The body's outputs (fp32, through the feature engine's cache) for the fit and validation images: `(fit, valid, item_shape)`."
+    from featviz.layers import LayerOutputs
+    model, dls = getattr(learn.model, 'module', learn.model), learn.dls
+    pre, x_fit = loader_preprocess(dls), _uint8_images(dls.train_ds)
+    with torch.inference_mode(): shape = tuple(model.body.eval()(pre(torch.from_numpy(x_fit[:1]))).shape[1:])
+    kw = dict(pool={'body': 'avg' if shape[1:] == (1, 1) else 'flatten'},   # a 1×1 map is its own average: the entry chapters 03/05 read
+              preprocess=pre, cache=True, settings=get_settings(settings), progress=False)
+    fn = LayerOutputs(model.eval(), ['body'])
+    if data is None:
+        return *(torch.from_numpy(np.array(extract_features(fn, x, **kw)['body'])) for x in (x_fit, _uint8_images(dls.valid_ds))), shape
+    if not np.array_equal(data.x_train[dls.fit_idx[:16]], x_fit[:16]):
+        raise ValueError(f"data ({data.name}) is not the dataset the learner's loaders were built from: pass that one, or data=None")
+    f = extract_features(fn, data, 'train', **kw)['body']
+    return torch.from_numpy(np.array(f[dls.fit_idx])), torch.from_numpy(np.array(f[dls.valid_idx])), shape
+
+def head_learner(learn: Learner, data=None, settings: Settings | None = None,
+                 precision: str = 'auto',    # the head's precision, as in `featviz_learner` (bf16 autocast on a CPU)
+                ) -> Learner:
+    "A fastai `Learner` training `learn.model.head` alone on the frozen body's cached outputs: same loss, Adam, metric, batches, precision."
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
+    t0 = time.perf_counter()
+    fit, valid, shape = body_features(learn, data, settings)
+    dls, model = learn.dls, getattr(learn.model, 'module', learn.model)
+    mk = lambda x, y, train: DataLoader(torch.utils.data.TensorDataset(x, y), bs=dls.train.bs * (1 if train else 2),
+                                        shuffle=train, drop_last=train)
+    hl = Learner(DataLoaders(mk(fit, dls.train_ds.y, True), mk(valid, dls.valid_ds.y, False), device=dls.device),
+                 HeadOnFeatures(model.head, shape), loss_func=CrossEntropyLossFlat(), opt_func=Adam, metrics=[error_rate],
+                 cbs=[c for c in speed_callbacks(torch.device(dls.device), precision) if not isinstance(c, ChannelsLast)])   # rows, not images
+    from fastai.callback.progress import ProgressCallback
+    if not any(isinstance(cb, ProgressCallback) for cb in learn.cbs): hl.remove_cb(ProgressCallback)   # inside learn.no_bar()
+    hl.logger = learn.logger                                                                           # inside learn.no_logging()
+    hl.feature_seconds = time.perf_counter() - t0
+    return hl
+
+
 # %% ../nbs/foundation/models.ipynb #dfe8bcfb
 LR_CANDIDATES = dict(frozen=(1e-3, 3e-3, 1e-2), unfrozen=(1e-4, 1e-3, 3e-3))   # the head's rate; unfrozen, the body gets a tenth
+UNFROZEN_TRIAL = dict(n=16000, epochs=1)   # an unfrozen trial: one one-cycle epoch on 16,000 fit images (benchmarks/bench_lr_trials.py)
 
 def lr_trials(learn: Learner,            # the learner, in the state every trial starts from
               lrs,                       # candidate learning rates (unfrozen: the head's; the body gets a tenth)
               unfrozen: bool,            # train everything (discriminative rates) or the head only
-              n: int = 5000,             # training images per trial: a fixed, seeded subset of the fit split
+              n: int | None = None,      # training images per trial: a fixed, seeded subset of the fit split (None: all of it)
               epochs: int = 1,           # one-cycle epochs per trial
               seed: int = 0,             # the subset's and the shuffling's seed
              ) -> pd.DataFrame:
-    "One short trial per learning rate from the same weights, scored on the validation split; the weights are restored."
+    "One trial per learning rate from the same weights, scored on the validation split; the weights are restored."
     from fastai.data.core import DataLoaders
     dls0, w0 = learn.dls, {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
-    frozen_idx = learn.opt.frozen_idx if learn.opt is not None else 1
-    idx = np.sort(np.random.default_rng(seed).choice(len(dls0.train_ds), min(n, len(dls0.train_ds)), replace=False))
-    learn.dls = DataLoaders(dls0.train.new(torch.utils.data.Subset(dls0.train_ds, idx)), dls0.valid, device=dls0.device)
+    frozen_idx = learn.opt.frozen_idx if learn.opt is not None else None
+    n_fit = len(dls0.train_ds)
+    idx = None if n is None or n >= n_fit else np.sort(np.random.default_rng(seed).choice(n_fit, n, replace=False))
+    if idx is not None: learn.dls = DataLoaders(dls0.train.new(torch.utils.data.Subset(dls0.train_ds, idx)), dls0.valid, device=dls0.device)
     rows = []
     try:
         for lr in lrs:
             learn.model.load_state_dict(w0)
             learn.unfreeze() if unfrozen else learn.freeze()        # also clears the optimizer state
             torch.manual_seed(seed)
+            t0 = time.perf_counter()
             with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, slice(lr / 10, lr) if unfrozen else lr)
             valid_loss, valid_error = learn.recorder.values[-1][1:3]
-            rows.append(dict(lr=lr, n_images=len(idx), epochs=epochs, valid_loss=float(valid_loss), valid_error=float(valid_error)))
+            rows.append(dict(lr=lr, n_images=n_fit if idx is None else len(idx), epochs=epochs, valid_loss=float(valid_loss),
+                             valid_error=float(valid_error), seconds=time.perf_counter() - t0))
     finally:
         learn.dls = dls0
         learn.model.load_state_dict(w0)
-        learn.freeze_to(frozen_idx)
+        if frozen_idx is not None: learn.freeze_to(frozen_idx)
     return pd.DataFrame(rows).set_index('lr')
 
 def choose_lr(trials: pd.DataFrame) -> float:
@@ -208,20 +283,28 @@ def choose_lr(trials: pd.DataFrame) -> float:
 def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
               lr_frozen: float | None = None,    # the head's rate with the body frozen; None: chosen by `lr_trials`
               lr_unfrozen: float | None = None,  # the head's rate unfrozen (the body gets a tenth); None: chosen
-              n_trial: int = 5000,               # training images per learning-rate trial
-              seed: int = 0) -> Learner:
-    "Two-stage one-cycle fine-tuning (frozen, then unfrozen with `slice(lr/10, lr)`); `learn.chosen_lrs`, `learn.lr_trial_tables` record the choice."
+              n_trial: int | None = UNFROZEN_TRIAL['n'],           # training images per unfrozen trial
+              epochs_trial: int = UNFROZEN_TRIAL['epochs'],        # one-cycle epochs per unfrozen trial
+              seed: int = 0,
+              data=None,                         # the `ImageData` `learn.dls` was built from: body features cached for chapters 03/05 too
+              cached: bool = True,               # stage 1 on cached body outputs (`head_learner`); False: through the body
+              settings: Settings | None = None) -> Learner:
+    "Two-stage one-cycle fine-tuning (frozen, then unfrozen with `slice(lr/10, lr)`); `learn.chosen_lrs`, `learn.lr_trial_tables`, `learn.head_learn` record it."
     learn.lr_trial_tables = {}
+    cached = cached and not dist_state(str(learn.dls.device)).distributed    # under DDP: stage 1 through the body, as before
     with distrib_training(learn):     # fastai's distrib_ctx under torchrun/accelerate, nothing in one process
         learn.freeze()
-        if lr_frozen is None:
-            learn.lr_trial_tables['frozen'] = lr_trials(learn, LR_CANDIDATES['frozen'], False, n_trial, seed=seed)
+        stage1 = head_learner(learn, data, settings) if cached else learn
+        if lr_frozen is None:         # cached: each trial is the real stage-1 schedule; through the body: the unfrozen trials' size
+            learn.lr_trial_tables['frozen'] = (lr_trials(stage1, LR_CANDIDATES['frozen'], False, None, epochs[0], seed=seed) if cached
+                                               else lr_trials(learn, LR_CANDIDATES['frozen'], False, n_trial, epochs_trial, seed=seed))
             lr_frozen = choose_lr(learn.lr_trial_tables['frozen'])
-        learn.fit_one_cycle(epochs[0], lr_frozen)
+        stage1.fit_one_cycle(epochs[0], lr_frozen)
+        learn.head_learn = stage1     # its recorder holds stage 1's history
         if lr_unfrozen is None:     # trials from the frozen stage's result, which the real stage then starts from
-            learn.lr_trial_tables['unfrozen'] = lr_trials(learn, LR_CANDIDATES['unfrozen'], True, n_trial, seed=seed)
+            learn.lr_trial_tables['unfrozen'] = lr_trials(learn, LR_CANDIDATES['unfrozen'], True, n_trial, epochs_trial, seed=seed)
             lr_unfrozen = choose_lr(learn.lr_trial_tables['unfrozen'])
-        learn.unfreeze()
+        learn.unfreeze()              # also clears the optimizer state: stage 2 starts with a fresh Adam either way
         learn.fit_one_cycle(epochs[1], slice(lr_unfrozen / 10, lr_unfrozen))
     learn.chosen_lrs = (lr_frozen, lr_unfrozen)
     return learn
@@ -257,8 +340,10 @@ def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_
     data = load_mnist(settings=s).subset(*subset_sizes(s), seed=s.seed)
     model, origin = create_model(s)
     learn = featviz_learner(image_dataloaders(data, bs=64, device=resolve_device(s), seed=s.seed), model)
-    with learn.no_bar(), learn.no_logging(): fine_tune(learn, (2, 2), n_trial=256, seed=s.seed)
-    save_finetuned(learn.model, store, name, mode=s.mode, **split_scores(learn), lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1],
+    with learn.no_bar(), learn.no_logging():
+        fine_tune(learn, (2, 2), n_trial=256, seed=s.seed, data=data, settings=s)
+        scores = split_scores(learn)
+    save_finetuned(learn.model, store, name, mode=s.mode, **scores, lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1],
                    epochs=[2, 2], weights=origin['weights'], seed=s.seed)
     return load_finetuned(store, name)
 

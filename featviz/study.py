@@ -275,6 +275,10 @@ class FinetuneSummary(Summary, chapter='02_resnet_finetune'):
     test_high: float
     n_trial: int                            # training images per learning-rate trial
     trials: dict[str, dict[str, float]]     # stage ('frozen', 'unfrozen') -> {learning rate: validation error of its trial}
+    epochs_trial: int = 1                   # one-cycle epochs per unfrozen trial (a frozen trial is the real stage-1 schedule)
+    seconds_features: float = 0.0           # computing the frozen body's outputs once for stage 1 (near 0: read from the feature cache)
+    seconds_trials: float = 0.0             # both stages' learning-rate trials
+    stage1_seed_errors: dict[str, float] = field(default_factory=dict)   # seed -> validation error of stage 1 at the chosen rate
 
 # %% ../nbs/foundation/study.ipynb #8bfc99f5
 @dataclass
