@@ -22,7 +22,7 @@ from .config import Settings, get_settings
 
 # %% auto #0
 __all__ = ['IMAGENET_STATS', 'WeightsError', 'torchvision_models', 'timm_models', 'load_checkpoint', 'apply_stride_in_1x1',
-           'classifier_name', 'load_weights', 'Backbone', 'load_backbone', 'layer_table', 'check_layers']
+           'classifier_name', 'load_weights', 'Backbone', 'fixed_size', 'load_backbone', 'layer_table', 'check_layers']
 
 # %% ../nbs/foundation/backbones.ipynb #894a515c
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
@@ -214,12 +214,23 @@ def _from_checkpoint(path, name: str | None, s: Settings) -> Backbone:
     cats = None if random_head or source != 'torchvision' else next(iter(torchvision.models.get_model_weights(arch))).meta.get('categories')
     return Backbone(m.eval(), arch if source == 'torchvision' else f'timm:{arch}', meta['path'], categories=cats, info=info, **prep)
 
+def fixed_size(model: nn.Module) -> int | None:
+    "The one input size `model` accepts (torchvision's ViTs: their position embeddings are for `image_size`), else None."
+    s = getattr(model, 'image_size', None)
+    return s if isinstance(s, int) else None
+
+def _check_size(model, size):
+    if size is not None and (f := fixed_size(model)) is not None and int(size) != f:
+        raise ValueError(f"{type(model).__name__} takes {f}×{f} images only (its position embeddings are for that size), "
+                         f"not size={size}: leave the size out (or pass {f})")
+    return size if size is not None else fixed_size(model)
+
 def load_backbone(model: str | Path | nn.Module, weights: str | Path | None = 'auto', arch: str | None = None,
                   size: int | None = None, settings: Settings | None = None) -> Backbone:
     "Any CNN: a torchvision/timm model name (ImageNet weights and their preprocessing), a checkpoint file, or an `nn.Module`."
     s = get_settings(settings)
     if isinstance(model, nn.Module):
-        return Backbone(model.eval(), type(model).__name__, 'the module passed in', size or 224, None)
+        return Backbone(model.eval(), type(model).__name__, 'the module passed in', _check_size(model, size) or 224, None)
     if not isinstance(model, (str, os.PathLike)): raise TypeError(f"model must be a name, a checkpoint path or an nn.Module, not {type(model).__name__}")
     if isinstance(model, os.PathLike) or Path(str(model)).expanduser().exists() or str(model).endswith(('.pth', '.pt', '.safetensors')):
         bb = _from_checkpoint(model, arch, s)
@@ -243,21 +254,24 @@ def load_backbone(model: str | Path | nn.Module, weights: str | Path | None = 'a
             except Exception as e: raise _download_error(f'timm:{name}', e) from None
             bb = Backbone(m.eval(), f'timm:{name}', f'timm {name} pretrained', **_timm_prep(m))
         else: bb = _from_checkpoint(weights, name, s)
+    _check_size(bb.model, size)
     if size is not None: bb.size, bb.resize = int(size), None
     return bb
 
 # %% ../nbs/foundation/backbones.ipynb #77eca040
-def _describe(out, n: int) -> tuple[str, int | None, str]:
-    "(shape per image, pooled features, problem) of one module output for a batch of `n`."
+def _describe(out, n: int, tokens: bool = False) -> tuple[str, int | None, str]:
+    "(shape per image, pooled features, problem) of one module output for a batch of `n`; `tokens`: 3-D outputs are (N, T, D)."
     from featviz.features import pool_output
     if not isinstance(out, torch.Tensor):
         return type(out).__name__, None, f"returns a {type(out).__name__}, not a tensor"
     if out.ndim == 0 or out.shape[0] != n:
         return '×'.join(map(str, out.shape)) or 'scalar', None, f"output {tuple(out.shape)} has no batch dimension of {n}"
-    return '×'.join(map(str, out.shape[1:])) or '1', int(pool_output(out.float(), 'avg').shape[1]), ''
+    return '×'.join(map(str, out.shape[1:])) or '1', int(pool_output(out.float(), 'token_avg' if tokens else 'avg').shape[1]), ''
 
 def layer_table(model: nn.Module, size: int = 224, channels: int = 3) -> pd.DataFrame:
     "Every submodule with its type, output shape per image, pooled feature count, calls and parameters, from one dry run."
+    from featviz.features import token_layout
+    size, tokens = fixed_size(model) or size, token_layout(model)   # a ViT runs at its own size; its blocks pool over tokens
     mods = [(n, m) for n, m in model.named_modules() if n]
     seen: dict[str, list] = {n: [] for n, _ in mods}
     hooks = [m.register_forward_hook(lambda mod, i, o, n=n: seen[n].append(o)) for n, m in mods]
@@ -271,7 +285,7 @@ def layer_table(model: nn.Module, size: int = 224, channels: int = 3) -> pd.Data
         for m, t in modes.items(): m.training = t
     rows = []
     for n, m in mods:
-        shape, feats, problem = _describe(seen[n][-1], 2) if seen[n] else ('', None, 'did not run')
+        shape, feats, problem = _describe(seen[n][-1], 2, tokens) if seen[n] else ('', None, 'did not run')
         rows.append(dict(layer=n, type=type(m).__name__, output=shape, features=feats, calls=len(seen[n]),
                          params=sum(q.numel() for q in m.parameters()), note=problem))
     df = pd.DataFrame(rows).set_index('layer')

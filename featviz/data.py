@@ -8,6 +8,7 @@ Docs: https://featviz.github.io/featviz/foundation/data.html.md"""
 # %% ../nbs/foundation/data.ipynb #5d235f2d
 from __future__ import annotations
 import gzip, hashlib, io, lzma, pickle, struct, tarfile, warnings, zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ __all__ = ['PROVENANCES', 'MNIST_CLASSES', 'MNIST_FILES', 'MNIST_RAW_MD5', 'MNIS
            'SAMPLE_SHA256', 'DATASETS', 'DataError', 'ImageData', 'stratified_indices', 'read_idx', 'find_file',
            'load_mnist_idx', 'load_image_folders', 'cifar10_exact_test', 'load_cifar10_archive', 'load_cifar10_batches',
            'write_sample', 'load_sample', 'locate_dataset', 'fastai_data_dir', 'load_dataset', 'load_mnist',
-           'load_cifar10', 'valid_indices', 'image_dataloaders']
+           'load_cifar10', 'load_idx_set', 'valid_indices', 'image_dataloaders']
 
 # %% ../nbs/foundation/data.ipynb #c648b8ee
 class DataError(ValueError):
@@ -35,6 +36,7 @@ PROVENANCES = {   # which copy an `ImageData` holds, as its loader decided it fr
     'offline copy': "featviz's offline copy (its hashes): training set exact; CIFAR-10 test rows 0-999 exact, the rest JPEG-decoded",
     'shipped sample': "the small sample shipped in the package (its hash recorded): drawn from exact images only",
     'folder': "image folders with no published hashes: exactness unknown",
+    'idx set': "an IDX set of another dataset (its structure verified; no published hashes): exactness unknown",
     'unverified': "files whose hashes match no known release (loaded with verify=False): exactness unknown",
     '': "built in memory; no provenance recorded"}
 
@@ -94,7 +96,6 @@ def stratified_indices(y, n, seed):
     from sklearn.model_selection import train_test_split
     idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
     return np.sort(idx)
-
 
 # %% ../nbs/foundation/data.ipynb #a5083fe7
 MNIST_CLASSES = [str(i) for i in range(10)]
@@ -378,10 +379,18 @@ def fastai_data_dir(name) -> Path:
     url = _fastai_url(name)
     return URLs.path(url, c_key='data').parent/url.split('/')[-1].rsplit('.', 1)[0]
 
-def load_dataset(name: str, path: str | Path | None = None, settings: Settings | None = None,
-                 verify: bool = True) -> ImageData:
-    "Dataset `name` from `path`, else `FEATVIZ_DATA`, else fastai's cache/download, else (quick mode) the sample."
-    if name not in DATASETS: raise DataError(f"unknown dataset {name!r}: choose one of {DATASETS}")
+def load_dataset(name: str | Path,                  # 'mnist', 'cifar10', or the folder of any IDX set
+                 path: str | Path | None = None,    # where the files are (for another IDX set: its folder, `name` naming it)
+                 settings: Settings | None = None,
+                 verify: bool = True,               # check MNIST's / CIFAR-10's published hashes
+                 classes: Sequence[str] | None = None,   # another IDX set's class names (default: its classes.txt, else 0..n-1)
+                ) -> ImageData:
+    "Dataset `name` from `path`, else `FEATVIZ_DATA`, else fastai's cache/download, else (quick mode) the sample; any other IDX set by its folder."
+    if name not in DATASETS:
+        if path is None and not Path(str(name)).expanduser().is_dir():
+            raise DataError(f"unknown dataset {str(name)!r}: choose one of {DATASETS}, or pass the folder of a dataset in MNIST's "
+                            f"IDX format (load_dataset('path/to/folder'), or load_dataset('its name', path='path/to/folder'))")
+        return load_idx_set(name if path is None else path, classes, None if path is None else str(name))
     s = get_settings(settings)
     root = Path(path).expanduser() if path is not None else s.data_dir
     if root is not None:
@@ -419,6 +428,16 @@ def load_mnist(path=None, settings=None, verify=True) -> ImageData:
 def load_cifar10(path=None, settings=None, verify=True) -> ImageData:
     "CIFAR-10 (50k/10k, 32×32×3 uint8) from the first available source; see `load_dataset`."
     return load_dataset('cifar10', path, settings, verify)
+
+# %% ../nbs/foundation/data.ipynb #8e2f0b31
+def load_idx_set(directory: str | Path,                     # the folder holding the four IDX files (gzipped or not)
+                 classes: Sequence[str] | None = None,      # class names in label order (default: classes.txt, else 0..n-1)
+                 name: str | None = None,                   # the dataset's name (default: the folder's)
+                ) -> ImageData:
+    "Any dataset in MNIST's IDX format as `ImageData`: IDX structure verified, no MNIST counts or hashes."
+    from featviz.images import load_idx
+    s = load_idx(directory, classes, name)
+    return ImageData(s.name, s['train'], s.labels['train'], s['test'], s.labels['test'], list(s.classes), s.source, 'idx set')
 
 # %% ../nbs/foundation/data.ipynb #dd0380d1
 class _ArrayDataset(torch.utils.data.Dataset):

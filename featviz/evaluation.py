@@ -23,10 +23,10 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .data import valid_indices
 from .features import FeatureSet
 from .metrics import accuracy_interval, scores
 
@@ -64,12 +64,24 @@ def _check_split(features: str, X_train, y_train, X_test, y_test):
     for split, X in (('train', X_train), ('test', X_test)):
         if not np.isfinite(X).all(): raise ValueError(f"{features}: {split} features contain NaN or infinite values")
 
-def evaluate(estimator, X_train, y_train, X_test, y_test, *, model: str = '', features: str = '') -> dict:
+def _start_from(est, start, features: str):
+    "Set the final step of the unfitted clone `est` to start its solver from the solution of the fitted `start`."
+    final, prev = (e[-1] if isinstance(e, Pipeline) else e for e in (est, start))
+    if 'warm_start' not in final.get_params() or not hasattr(prev, 'coef_') or type(final) is not type(prev):
+        raise ValueError(f"{features}: start= must be a fitted {type(final).__name__} (or a pipeline ending in one) that "
+                         f"supports warm starts, got {type(prev).__name__}{'' if hasattr(prev, 'coef_') else ' (not fitted)'}")
+    final.set_params(warm_start=True)
+    final.coef_, final.intercept_ = prev.coef_.copy(), np.copy(prev.intercept_)
+
+def evaluate(estimator, X_train, y_train, X_test, y_test, *, model: str = '', features: str = '',
+             start=None,  # a fitted estimator of the same kind (e.g. the previous fit of a C grid): its solution starts this fit
+            ) -> dict:
     "Fit a clone of `estimator` on the train split and score its test predictions: a result row with timings and predictions."
     X_train, X_test = np.asarray(X_train), np.asarray(X_test)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     _check_split(features or 'features', X_train, y_train, X_test, y_test)
     est = clone(estimator)
+    if start is not None: _start_from(est, start, features or 'features')
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', ConvergenceWarning)
@@ -120,9 +132,10 @@ def linear_probes(train: Mapping[str, np.ndarray], y_train, test: Mapping[str, n
 
 # %% ../nbs/05_evaluation.ipynb #5b2d6c67
 def validation_split(X, y, size: float = 0.1, seed: int = 0):
-    "`(X_fit, X_valid, y_fit, y_valid)`: `size` of the training data held out for choices, seeded and stratified by class."
-    y = np.asarray(y)
-    return train_test_split(np.asarray(X), y, test_size=size, stratify=y, random_state=seed)
+    "`(X_fit, X_valid, y_fit, y_valid)`: `size` of the training data held out for choices (`featviz.data.valid_indices`)."
+    X, y = np.asarray(X), np.asarray(y)
+    fit, valid = valid_indices(y, size, seed)
+    return X[fit], X[valid], y[fit], y[valid]
 
 def choose_on_validation(candidates: Mapping[str, object],  # name -> estimator, the cheapest first (it wins a tie)
                          train: Mapping[str, tuple],        # feature-set name -> (X_train, y_train): training data only

@@ -26,7 +26,7 @@ from .config import Settings, display_path, get_settings
 from .store import atomic_write
 from .images import ImageSet, ImageStream, Skipped, load_images
 from .backbones import Backbone, load_backbone, check_layers, classifier_name
-from .features import FeatureCache, FeatureSet, extract_features
+from .features import FeatureCache, FeatureSet, extract_features, token_layout
 from .distributed import dist_state
 from .layers import LayerError, LayerOutputs
 from .embed import embed_2d, cluster_metrics, pca_reduce, tsne_perplexity
@@ -46,10 +46,18 @@ def _stages(model: nn.Module) -> list[tuple[str, nn.Module]]:
     if len(kids) <= 3 and len(seqs) == 1: return [(f'{seqs[0][0]}.{k}', c) for k, c in seqs[0][1].named_children()]
     return kids
 
+def _token_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    "A transformer's blocks: the children of the `Sequential`/`ModuleList` of 4+ modules holding most parameters (a ViT's `encoder.layers`)."
+    seqs = [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Sequential, nn.ModuleList)) and len(m) > 3]
+    if not seqs: return []
+    name, seq = max(seqs, key=lambda nm: sum(p.numel() for p in nm[1].parameters()))
+    return [(f'{name}.{k}', c) for k, c in seq.named_children()]
+
 def default_layers(model: nn.Module, # the network
                    n: int = 3, # how many stages, counted back from the last
                    ) -> list[str]:
-    "The last `n` stages of `model`'s body that hold parameters (the classification head left out)."
+    "The last `n` stages of `model`'s body that hold parameters (a transformer: its last `n` blocks; no classification head)."
+    if token_layout(model) and (blocks := _token_blocks(model)): return [name for name, _ in blocks[-n:]]
     head = classifier_name(model)
     is_head = lambda name: head is not None and (head == name or head.startswith(name + '.'))
     st = [name for name, m in _stages(model) if next(m.parameters(), None) is not None and not is_head(name)]

@@ -29,9 +29,9 @@ from .store import atomic_write, file_sha256
 _logger = logging.getLogger(__name__)   # featviz.features: cache hits, misses and rebuilt entries
 
 # %% auto #0
-__all__ = ['POOLS', 'VALID', 'FORMAT_VERSION', 'Preprocess', 'pool_output', 'FeatureSet', 'output_names', 'output_pools',
-           'run_batches', 'batch_runner', 'array_fingerprint', 'model_fingerprint', 'file_slug', 'FeatureCache',
-           'extract_features']
+__all__ = ['POOLS', 'TOKEN_POOLS', 'VALID', 'FORMAT_VERSION', 'Preprocess', 'pool_output', 'token_layout', 'FeatureSet',
+           'output_names', 'output_pools', 'run_batches', 'batch_runner', 'array_fingerprint', 'model_fingerprint',
+           'file_slug', 'FeatureCache', 'extract_features']
 
 # %% ../nbs/foundation/features.ipynb #226f1576
 @dataclass(frozen=True)
@@ -68,16 +68,30 @@ class Preprocess:
         return repr(self).replace(', size=None', '')
 
 # %% ../nbs/foundation/features.ipynb #4abd2c1e
-POOLS = ('avg', 'max', 'flatten')
+POOLS = ('avg', 'max', 'flatten', 'cls', 'token_avg', 'token_max')
 
 def pool_output(t: Tensor, how: str = 'avg') -> Tensor:
-    "One row per image: pool the spatial grid (last two dims of ≥4-D outputs, last dim of 3-D) with 'avg'/'max', or 'flatten'."
+    "One row per image: 'avg'/'max' over the grid (last two dims of ≥4-D, last of 3-D), over the tokens of (N, T, D) ('token_avg'/'token_max'), its class token ('cls'), or 'flatten'."
     if how not in POOLS: raise ValueError(f"pool={how!r} is not one of {POOLS}")
     if t.ndim == 1: return t[:, None]
+    if how == 'cls':
+        if t.ndim >= 4: raise ValueError(f"pool='cls' takes the class token of a (N, tokens, D) output, but this output is "
+                                         f"{tuple(t.shape)}: pool it with 'avg' or 'max'")
+        return t[:, 0] if t.ndim == 3 else t
+    if how.startswith('token_') and t.ndim == 3: return t.mean(1) if how == 'token_avg' else t.amax(1)
+    how = how.removeprefix('token_')          # a token model's ≥4-D outputs (its patch embedding) are grids
     if how != 'flatten' and t.ndim >= 3:
         dims = (-2, -1) if t.ndim >= 4 else (-1,)
         t = t.mean(dims) if how == 'avg' else t.amax(dims)
     return t.flatten(1)
+
+# %% ../nbs/foundation/features.ipynb #c9d2e4f6
+TOKEN_POOLS = {'avg': 'token_avg', 'max': 'token_max'}
+
+def token_layout(fn) -> bool:
+    "Are `fn`'s 3-D outputs token sequences (N, T, D)? Its `token_layout` attribute, else: does a submodule have a class token (a ViT)?"
+    if (t := getattr(fn, 'token_layout', None)) is not None: return bool(t)
+    return isinstance(fn, nn.Module) and any(hasattr(m, 'class_token') or hasattr(m, 'cls_token') for m in fn.modules())
 
 # %% ../nbs/foundation/features.ipynb #f9bc9421
 @dataclass(repr=False)
@@ -143,13 +157,13 @@ def _named_outputs(out, names) -> dict[str, Tensor]:
     return named
 
 def output_pools(fn, pool, names) -> dict[str, str]:
-    "How each output of `fn` is pooled: `pool` (one name or one per output), else `fn.default_pool`, else 'avg'."
+    "How each output of `fn` is pooled: `pool` (one name or one per output), else `fn.default_pool`, else 'avg'; over tokens for a ViT."
     default = getattr(fn, 'default_pool', 'avg')
     pool = pool if pool is not None else default
     pools = {k: pool for k in names} if isinstance(pool, str) else {k: pool.get(k, default) for k in names}
     for p in pools.values():
         if p not in POOLS: raise ValueError(f"pool={p!r} is not one of {POOLS}")
-    return pools
+    return {k: TOKEN_POOLS.get(p, p) for k, p in pools.items()} if token_layout(fn) else pools
 
 # %% ../nbs/foundation/features.ipynb #d2727aee
 def run_batches(fn, x, indices, names, pre, pools, bs, device, bf16, channels_last, allocate, progress):
@@ -386,7 +400,7 @@ def extract_features(fn: Callable,                   # feature function: float b
                      *,
                      indices: Sequence[int] | None = None,           # a subset of the split's images
                      preprocess: Preprocess | None = None,           # uint8 -> float; default `fn.preprocess`, else `Preprocess()`
-                     pool: str | Mapping[str, str] | None = None,    # 'avg', 'max' or 'flatten', or one per output; default `fn.default_pool`
+                     pool: str | Mapping[str, str] | None = None,    # a name of `POOLS` or one per output; default `fn.default_pool`
                      bs: int = 256,                                  # batch size
                      device=None,                                    # default: the settings' device
                      bf16: bool = False,                             # bfloat16 autocast (for accelerators)

@@ -270,6 +270,10 @@ def load_idx(directory: str | Path, classes: Sequence[str] | None = None, name: 
             raise DataError(f"{paths[k]} holds {arr[k].dtype} of shape {arr[k].shape}: images must be uint8 (N, H, W)")
     n = int(max(arr['y_train'].max(initial=0), arr['y_test'].max(initial=0))) + 1
     cls = _read_classes(d, classes, n)
+    if len(cls) < n:
+        where = 'passed' if classes is not None else f"read from {d/'classes.txt'}"
+        raise DataError(f"{d}: the labels run from 0 to {n - 1} but {len(cls)} class names were {where}: "
+                        f"give one name per class, in label order")
     items, labs = {}, {}
     for split in ('train', 'test'):
         items[split] = arr[f'x_{split}']

@@ -8,7 +8,7 @@ Docs: https://featviz.github.io/featviz/foundation/site.html.md"""
 
 # %% ../nbs/foundation/site.ipynb #10cc5eb0
 from __future__ import annotations
-import html, json, posixpath, re, shutil, time
+import html, json, posixpath, re, shutil, time, warnings
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,9 +23,10 @@ from nbdev.processors import strip_ansi, hide_line, filter_stream_, rm_header_da
 from .store import atomic_write
 
 # %% auto #0
-__all__ = ['SITE_PROCS', 'SITE_CSS', 'ASSET_SUFFIXES', 'SiteError', 'find_notebooks', 'page_path', 'plain_text', 'notebook_title',
-           'NavItem', 'read_sidebar', 'apply_display_directives', 'prepare_notebook', 'render_notebook', 'nav_html',
-           'page_html', 'remote_resources', 'SitePage', 'build_site']
+__all__ = ['SITE_PROCS', 'EXPLORERS', 'SITE_CSS', 'ASSET_SUFFIXES', 'SiteError', 'find_notebooks', 'page_path', 'plain_text',
+           'notebook_title', 'NavItem', 'read_sidebar', 'apply_display_directives', 'prepare_notebook',
+           'render_notebook', 'nav_html', 'page_html', 'remote_resources', 'explorer_link', 'copy_linked_explorers',
+           'SitePage', 'build_site']
 
 # %% ../nbs/foundation/site.ipynb #fc0e5c40
 class SiteError(ValueError):
@@ -213,6 +214,40 @@ def remote_resources(page: str) -> list[str]:
     f.feed(page); f.close()
     return f.found
 
+# %% ../nbs/foundation/site.ipynb #e8a1c0d2
+from .explorer import copy_explorer
+from .store import get_store
+
+EXPLORERS = 'explorers'   # the site folder that carries the store's explorer pages
+
+def explorer_link(name: str,                 # the explorer's artifact name, e.g. '08_all_digits/explorer'
+                  page: str = 'index.html'   # the site page that links to it (chapters are top-level pages)
+                 ) -> str:
+    "The relative link from site page `page` to the explorer artifact `name`, as the site carries it."
+    return _rel(f'{EXPLORERS}/{name}.html', page)
+
+_re_href = re.compile(r'''href=["']([^"'#?]+\.html)''')
+
+def copy_linked_explorers(out: str | Path, # the built site
+                          store=None       # the artifact store (or its root folder); None: the settings'
+                         ) -> tuple[list[Path], list[str]]:
+    "Copy into site `out` each explorer of `store` that a page links to: `(copied pages, 'page -> link' not in the store)`."
+    out = Path(out)
+    if store is None: store = get_store()
+    root = Path(getattr(store, 'root', store))
+    copied, missing = [], []
+    for page in sorted(out.rglob('*.html')):
+        rel = page.relative_to(out).as_posix()
+        if rel.startswith(EXPLORERS + '/'): continue
+        for href in _re_href.findall(page.read_text()):
+            if _re_url.match(href) or href.startswith('/'): continue
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), href))
+            if not target.startswith(EXPLORERS + '/'): continue
+            src = root/target[len(EXPLORERS) + 1:]
+            if not src.is_file(): missing.append(f"{rel} -> {href}"); continue
+            if (dest := out/target) not in copied: copied.append(copy_explorer(src, dest.parent))
+    return copied, missing
+
 # %% ../nbs/foundation/site.ipynb #f62cf406
 SITE_CSS = """
 :root { --fv-sidebar: 17rem; }
@@ -269,7 +304,11 @@ def _write(path: Path, text: str):
     with atomic_write(path, 'w') as f: f.write(text)
     path.chmod(0o644)
 
-def build_site(nbs_path: str | Path = 'nbs', out: str | Path | None = None, log=None) -> list[SitePage]:
+def build_site(nbs_path: str | Path = 'nbs', # the notebook folder
+               out: str | Path | None = None, # the site folder (default: `site/` beside `nbs_path`)
+               log=None, # called with each `SitePage` as it is written
+               store=None # the artifact store whose linked explorers the site carries (None: the settings')
+              ) -> list[SitePage]:
     "Render every notebook under `nbs_path` to a static offline site in `out` (default: `site/` beside `nbs_path`)."
     nbs_path = Path(nbs_path)
     out = Path(out) if out is not None else nbs_path.resolve().parent/'site'
@@ -302,4 +341,7 @@ def build_site(nbs_path: str | Path = 'nbs', out: str | Path | None = None, log=
         if a.is_file() and a.suffix.lower() in ASSET_SUFFIXES and not _skipped(rel):
             (out/rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(a, out/rel)
+    _, missing = copy_linked_explorers(out, store)
+    if missing: warnings.warn(f"the site links to explorer(s) that the artifact store does not hold, so these links are broken: "
+                              f"{'; '.join(missing)}. Run the chapters that write them (same FEATVIZ_CACHE), then build again")
     return pages

@@ -54,10 +54,14 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
 
 # %% ../nbs/foundation/store.ipynb #e4292665
 def markdown_table(df: pd.DataFrame, floatfmt: str = '.4f') -> str:
-    "`df` as a Markdown table; MultiIndex column headers are joined with ' · ' (tabulate would print them as tuples)."
+    "`df` as a Markdown table: a MultiIndex row index as one column per level, MultiIndex column headers joined with ' · '."
     if isinstance(df.columns, pd.MultiIndex):
         df = df.set_axis([' · '.join(str(p) for p in c if str(p) != '') for c in df.columns], axis=1)
-    return df.to_markdown(floatfmt=floatfmt)
+    if not isinstance(df.index, pd.MultiIndex): return df.to_markdown(floatfmt=floatfmt)
+    names = [str(n) if n is not None else '' for n in df.index.names]
+    levels = pd.DataFrame([[str(v) for v in t] for t in df.index], columns=names)   # as written: C=4e-05 stays 4e-05
+    out = pd.concat([levels, df.reset_index(drop=True)], axis=1)
+    return out.to_markdown(index=False, floatfmt=floatfmt, disable_numparse=list(range(len(names))))
 
 # %% ../nbs/foundation/store.ipynb #de29008c
 class ArtifactStore:
@@ -105,7 +109,7 @@ class ArtifactStore:
         return json.loads(self._need(self.path(name, '.json')).read_text())
 
     def save_table(self, name: str, df: pd.DataFrame, floatfmt: str = '.4f') -> tuple[Path, Path]:
-        "Save a table as CSV (for code) and Markdown (for the report; MultiIndex headers joined with ' · ')."
+        "Save a table as CSV (for code) and Markdown (for the report, via `markdown_table`)."
         csv, md = self.path(name, '.csv'), self.path(name, '.md')
         with atomic_write(csv, 'w') as f: df.to_csv(f)
         with atomic_write(md, 'w') as f: f.write(markdown_table(df, floatfmt))

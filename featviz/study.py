@@ -23,7 +23,8 @@ __all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_
            'Chapter', 'setup_chapter', 'SummaryError', 'Record', 'ClusterScores', 'layer_key', 'size_key', 'result_key',
            'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'knn_key', 'paired_records',
            'ScatteringSummary', 'FinetuneSummary', 'HooksSummary', 'ActivationSummary', 'cnn_model', 'pair_key',
-           'EvaluationSummary', 'probe_key', 'ProbeAccuracy', 'PairedComparison', 'Cifar10Summary', 'same_run']
+           'EvaluationSummary', 'probe_key', 'ProbeAccuracy', 'PairedComparison', 'Cifar10Summary', 'AllDigitsSummary',
+           'same_run']
 
 # %% ../nbs/foundation/study.ipynb #1f70caea
 @dataclass
@@ -455,6 +456,26 @@ class Cifar10Summary(Summary, chapter='06_cifar10'):
 
 # %% ../nbs/foundation/study.ipynb #17f2a0be
 SUMMARIES = (BaselineSummary, ScatteringSummary, FinetuneSummary, HooksSummary, ActivationSummary, EvaluationSummary, Cifar10Summary)   # every chapter summary, in chapter order
+
+# %% ../nbs/foundation/study.ipynb #b8d1a2e1
+@dataclass
+class AllDigitsSummary(Summary, chapter='08_all_digits'):
+    "Chapter 08: 2-D maps of every MNIST image (train + test) per layer, their cluster quality and the explorer's files."
+    n: int                                     # images mapped: n_train + n_test
+    n_train: int
+    n_test: int
+    method: str                                # how the maps were made (library, initialisation, PCA, perplexity, ...)
+    t_sne_seconds: dict[str, float]            # per layer (`layer_key` names), on the cores given by `n_jobs`
+    n_jobs: int                                # threads the maps were made with
+    umap_seconds: dict[str, float] | None      # per layer, when umap-learn is installed; else None
+    metrics_n: int                             # the stratified subsample the cluster metrics are computed on
+    metrics: dict[str, ClusterScores]          # per layer, on that subsample of the full maps
+    explorer: str                              # the explorer's artifact name (`featviz.site.explorer_link` links it)
+    explorer_bytes: dict[str, int]             # 'page' and 'tiles' (all sprite tiles together)
+    explorer_tiles: int                        # how many sprite tiles
+    explorer_seconds: float                    # time to build the explorer (neighbours, tiles, page)
+    n_misclassified: int                       # images the fine-tuned network gets wrong
+    n_isolated: dict[str, int]                 # per layer: images most of whose feature-space neighbours carry other labels
 
 # %% ../nbs/foundation/study.ipynb #44a05b07
 def same_run(summaries, strict: bool = True) -> str:

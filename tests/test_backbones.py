@@ -82,3 +82,26 @@ def test_timm_by_name():
     pytest.importorskip('timm')
     bb = B.load_backbone('timm:resnet10t', weights=None)
     assert bb.name == 'timm:resnet10t' and bb.layer_table(64).loc['layer4', 'features'] == 512
+
+def test_vit_blocks_pool_over_tokens():
+    "A randomly initialised small torchvision ViT: its encoder blocks give one D-vector per image (the mean of the tokens)."
+    from torchvision.models import VisionTransformer
+    from featviz.features import extract_features
+    from featviz.layers import LayerOutputs, layer_names
+    torch.manual_seed(0)
+    vit = VisionTransformer(image_size=32, patch_size=16, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64)
+    blocks = [n for n in layer_names(vit) if n.startswith('encoder.layers.encoder_layer_') and n.count('.') == 2]
+    assert blocks == ['encoder.layers.encoder_layer_0', 'encoder.layers.encoder_layer_1']
+    assert B.check_layers(vit, blocks, size=224).features.tolist() == [32, 32]      # run at its own 32 px
+    x = np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    fs = extract_features(LayerOutputs(vit, blocks), x, bs=2, device='cpu')
+    cls = extract_features(LayerOutputs(vit, blocks), x, pool='cls', bs=2, device='cpu')
+    with torch.inference_mode(): out = LayerOutputs(vit, blocks)(B.load_backbone(vit).preprocess(torch.from_numpy(x)))
+    for b in blocks:
+        assert fs[b].shape == (5, 32) and fs.shapes[b] == (5, 32)
+        np.testing.assert_allclose(fs[b], out[b].mean(1).numpy(), atol=1e-5)
+        np.testing.assert_allclose(cls[b], out[b][:, 0].numpy(), atol=1e-5)
+    from featviz.layers import LayerError
+    with pytest.raises(LayerError, match=r"'encoder.layers.encoder_layer_1.self_attention' \(MultiheadAttention\) returns a tuple"):
+        B.check_layers(vit, 'encoder.layers.encoder_layer_1.self_attention')
+    with pytest.raises(ValueError, match=r"VisionTransformer takes 32×32 images only"): B.load_backbone(vit, size=64)

@@ -207,3 +207,33 @@ def test_fastai_cache_is_used_without_download(tmp_path, monkeypatch):
             Image.fromarray(smp.x_train[i]).save(p/f'{i}.png')
     with pytest.raises(D.DataError, match=f'(?i)mnist train labels in {d}'):   # found (and checked) there
         D.load_mnist(settings=get_settings(mode='full'))
+
+def idx_set(d, per_class=(7, 3), size=12):
+    "A 10-class IDX quartet that is not MNIST: `size`×`size` images, `per_class` train/test images a class."
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for split, n in zip(('train', 't10k'), per_class):
+        y = np.repeat(np.arange(10), n)
+        write_idx(d/f'{split}-images-idx3-ubyte.gz', rng.integers(0, 256, (len(y), size, size)) // (y[:, None, None] + 1))
+        write_idx(d/f'{split}-labels-idx1-ubyte.gz', y)
+    return d
+
+def test_load_dataset_any_idx_set(tmp_path):
+    d = idx_set(tmp_path/'other')
+    data = D.load_dataset(d)
+    assert (data.name, data.provenance, data.image_shape) == ('other', 'idx set', (12, 12))
+    assert data.label_counts('train').tolist() == [7] * 10 and data.label_counts('test').tolist() == [3] * 10
+    (d/'classes.txt').write_text('\n'.join(f'k{i}' for i in range(10)) + '\n')
+    assert D.load_dataset('mine', path=d).classes[9] == 'k9' and D.load_dataset('mine', path=d).name == 'mine'
+    with pytest.raises(D.DataError, match=r"train-images-idx3-ubyte.gz holds an array of shape \(70, 12, 12\); MNIST's"):
+        D.load_mnist(d)                                           # as MNIST it is still refused
+
+def test_load_dataset_idx_set_errors(tmp_path):
+    d = idx_set(tmp_path/'other')
+    with pytest.raises(D.DataError, match=r"labels run from 0 to 9 but 3 class names were passed: give one name per class"):
+        D.load_dataset(d, classes=['a', 'b', 'c'])
+    (d/'t10k-images-idx3-ubyte.gz').unlink()
+    with pytest.raises(D.DataError, match=r"t10k-images-idx3-ubyte\(.gz\) missing from .*other: an IDX set is the four files"):
+        D.load_dataset(d)
+    with pytest.raises(D.DataError, match=r"unknown dataset 'nowhere': choose one of .* or pass the folder"):
+        D.load_dataset('nowhere')

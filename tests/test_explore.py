@@ -135,3 +135,27 @@ def test_explore_cache_not_writable(tmp_path, ckpt, monkeypatch):
     x = np.random.default_rng(0).integers(0, 255, (40, 16, 16), dtype=np.uint8)
     with pytest.raises(ExploreError, match='not writable.*FEATVIZ_CACHE'):
         explore((x, np.arange(40) % 2), str(ckpt), ['layer4'], size=32, progress=False)
+
+
+def test_cli_explore_idx_set_that_is_not_mnist(tmp_path, ckpt, capsys, monkeypatch):
+    "An MNIST-format IDX quartet of another 10-class dataset, explored by its folder, no code edited."
+    import gzip, struct
+    def write(path, a):
+        a = np.asarray(a, np.uint8)
+        path.write_bytes(gzip.compress(b'\0\0\x08' + bytes([a.ndim]) + struct.pack(f'>{a.ndim}I', *a.shape) + a.tobytes()))
+    d = tmp_path/'letters'; d.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (('train', 5), ('t10k', 4)):                # 10 classes, counts that are not MNIST's
+        y = np.repeat(np.arange(10), n)
+        write(d/f'{split}-images-idx3-ubyte.gz', rng.integers(0, 40, (len(y), 16, 16)) + 20 * y[:, None, None])
+        write(d/f'{split}-labels-idx1-ubyte.gz', y)
+    (d/'classes.txt').write_text('\n'.join('abcdefghij'))
+    monkeypatch.setenv('FEATVIZ_WEIGHTS', str(ckpt.parent))
+    out = tmp_path/'out'
+    rc = main(['explore', str(d), '--model', 'resnet18', '--size', '32', '--layers', 'layer4', '--out', str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    data = read_explorer(out/'report-maps.html')
+    assert len(data['labels']) == 40                             # the test split: 10 classes × 4
+    assert data['meta']['classes'] == list('abcdefghij')        # the names from classes.txt beside the files
+    assert np.bincount(data['labels'], minlength=10).tolist() == [4] * 10

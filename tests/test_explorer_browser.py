@@ -1,7 +1,9 @@
 """The embedding explorer in a real browser: headless Chromium (driven by selenium) opens an explorer page served over
 HTTP on 127.0.0.1 and is driven with real mouse events. By default the page is a generated one of 5,000 images in two
 layers (sixteen 512-pixel tiles); with FEATVIZ_EXPLORER_70K=path/to/page.html (e.g. the one `benchmarks/bench_explorer.py`
-writes) the same checks run on that page too. Skipped only when Chromium is not installed
+writes, or chapter 08's full-mode page) the same checks run on that page too; chapter 08's explorer
+(`08_all_digits/explorer` in the artifact store of FEATVIZ_CACHE, or FEATVIZ_EXPLORER_CHAPTER=path) is checked too when
+it is there (CI runs the chapter in quick mode before the tests). Skipped only when Chromium is not installed
 (`apt-get install -y chromium chromium-driver`; `.ci/run` installs it and sets FEATVIZ_REQUIRE_BROWSER=1).
 
 The page must draw within FEATVIZ_EXPLORER_LOAD_S seconds (default 3, the goal of issue 13) of navigation start,
@@ -16,8 +18,10 @@ import pytest
 from conftest import headless_chromium
 from PIL import Image
 
-from featviz.explorer import build_explorer, read_explorer
+from featviz.explorer import build_explorer, explorer_files, read_explorer
 from featviz.site import remote_resources
+from featviz.store import ArtifactStore, get_store
+from featviz.study import AllDigitsSummary, layer_key
 
 pytestmark = pytest.mark.slow
 CHROMIUM = next(filter(None, map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome'))), None)
@@ -41,11 +45,23 @@ def _generated(folder: Path) -> Path:
                           rng.integers(0, 256, (N, 28, 28), dtype=np.uint8), labels, [f'class {c}' for c in range(10)],
                           features={'clusters': feats}, predictions=preds, tile_size=512, title='generated explorer')
 
-@pytest.fixture(scope='module', params=['generated', '70k'])
+CHAPTER_EXPLORER = '08_all_digits/explorer'
+
+def _chapter_page() -> Path:
+    "Where chapter 08's explorer is: FEATVIZ_EXPLORER_CHAPTER, else the artifact store of the settings (FEATVIZ_CACHE)."
+    env = os.environ.get('FEATVIZ_EXPLORER_CHAPTER')
+    return Path(env) if env else get_store().path(CHAPTER_EXPLORER, '.html')
+
+CHAPTER_PAGE = _chapter_page()     # read at import: each test runs with its own empty cache (conftest's isolated_env)
+
+@pytest.fixture(scope='module', params=['generated', 'chapter', '70k'])
 def page(request, tmp_path_factory):
     "An explorer page, its decoded data, and a server for its folder."
     _need_browser()
     if request.param == 'generated': path = _generated(tmp_path_factory.mktemp('explorer'))
+    elif request.param == 'chapter':
+        path = CHAPTER_PAGE
+        if not path.exists(): pytest.skip(f'no explorer of chapter 08 at {path}: run it first (featviz run --quick --only 08)')
     else:
         env = os.environ.get('FEATVIZ_EXPLORER_70K')
         if not env: pytest.skip('set FEATVIZ_EXPLORER_70K to an explorer page (benchmarks/bench_explorer.py writes one)')
@@ -134,7 +150,9 @@ def test_loads_draws_offline(page, browser):
     assert _open(browser, page) == []
     load_ms = browser.execute_script('return window.featvizExplorer.loadMs')
     budget = float(os.environ.get('FEATVIZ_EXPLORER_LOAD_S', 3))
-    print(f"\n{page['path'].name}: {page['data']['meta']['n']:,} images drawn {load_ms:.0f} ms after navigation start")
+    files = explorer_files(page['path'])
+    print(f"\n{page['path'].name}: {page['data']['meta']['n']:,} images drawn {load_ms:.0f} ms after navigation start; "
+          f"page {files[page['path'].name] / 1e6:.1f} MB, {len(files) - 1} tiles {(sum(files.values()) - files[page['path'].name]) / 1e6:.1f} MB")
     assert load_ms <= budget * 1000, f'first draw after {load_ms:.0f} ms, more than {budget} s'
     coloured = browser.execute_script('''var c = document.getElementById('fv-base'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, k = 0;
         for (var o = 0; o < d.length; o += 4) if (d[o] !== 255 || d[o + 1] !== 255 || d[o + 2] !== 255) k++; return k;''')
@@ -258,3 +276,50 @@ def test_pan_zoom_and_thumbnails(page, browser):
     browser.execute_script('return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))')
     assert abs(browser.execute_script(f'return {fe}.zoom') - 1) < 1e-6
     assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+def test_chapter_explorer_contents():
+    "Chapter 08's explorer holds its three layers, every image, the misclassified and isolated flags; its summary matches it."
+    path = CHAPTER_PAGE
+    if not path.exists(): pytest.skip(f'no explorer of chapter 08 at {path}: run it first (featviz run --quick --only 08)')
+    d = read_explorer(path)
+    want = [layer_key('body', 'pretrained'), layer_key('body', 'fine-tuned'), layer_key('head.hidden', 'fine-tuned')]
+    assert [l['name'] for l in d['meta']['layers']] == want
+    n = d['meta']['n']
+    assert len(d['labels']) == n and len(d['meta']['names']) == n
+    for name, l in d['layers'].items():
+        assert l['xy'].shape == (n, 2) and np.isfinite(l['xy']).all(), name
+        assert l['neighbours'].shape[0] == n and l['neighbours'].max() < n, name
+        assert l['misclassified'] is not None and l['isolated'] is not None, name
+        assert (l['misclassified'] == (l['predictions'] != d['labels'])).all(), name
+        assert 0 < l['isolated'].sum() < n, name
+    summary = AllDigitsSummary.load(ArtifactStore(path.parents[1]))         # the chapter's summary, when the page is in a store
+    if summary is not None:
+        files = explorer_files(path)
+        assert summary.n == n and summary.explorer_bytes['page'] == files[path.name]
+        assert summary.explorer_tiles == len(files) - 1 and summary.n_misclassified == int(d['layers'][want[0]]['misclassified'].sum())
+
+def test_site_carries_the_chapter_explorer(browser, tmp_path):
+    "`build_site` copies chapter 08's explorer from the store; the chapter page's link opens it in the browser, no errors."
+    from featviz.site import build_site
+    path = CHAPTER_PAGE
+    if not path.exists(): pytest.skip(f'no explorer of chapter 08 at {path}: run it first (featviz run --quick --only 08)')
+    nb = Path(__file__).resolve().parents[1]/'nbs'/'08_all_digits.ipynb'
+    if 'explorer.html' not in nb.read_text(): pytest.skip(f'{nb.name} has no executed outputs: run it first (featviz run --quick --only 08)')
+    (tmp_path/'nbs').mkdir()
+    shutil.copy2(nb, tmp_path/'nbs'/nb.name)
+    build_site(tmp_path/'nbs', tmp_path/'out', store=ArtifactStore(path.parents[1]))
+    out = tmp_path/'out'
+    hrefs = re.findall(r'href="([^"]*explorer\.html)"', (out/'all_digits.html').read_text())
+    assert hrefs == ['explorers/08_all_digits/explorer.html'], hrefs
+    assert explorer_files(out/hrefs[0]) == explorer_files(path)               # the page and every tile, whole
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a): pass
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0), partial(Quiet, directory=str(out)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        browser.get(f'http://127.0.0.1:{httpd.server_address[1]}/all_digits.html')
+        browser.find_element('css selector', f'a[href="{hrefs[0]}"]').click()
+        _wait(browser, "return document.body && document.body.dataset.ready === '1'", 30, 'the explorer opened from the chapter page')
+        assert browser.execute_script('return window.featvizExplorer.n') == read_explorer(path)['meta']['n']
+        assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+    finally: httpd.shutdown(); httpd.server_close()
