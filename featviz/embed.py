@@ -15,13 +15,13 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE, trustworthiness
 from sklearn.metrics import silhouette_score
-from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 # %% auto #0
-__all__ = ['METHODS', 'pca_reduce', 'tsne_perplexity', 'embed_2d', 'embed_all', 'knn_accuracy', 'cluster_metrics',
-           'metrics_table', 'isolation_scores']
+__all__ = ['METHODS', 'pca_reduce', 'tsne_perplexity', 'embed_2d', 'embed_all', 'knn_predictions', 'knn_accuracy',
+           'cluster_metrics', 'metrics_table', 'isolation_scores']
 
 # %% ../nbs/foundation/embed.ipynb #55a72874
 METHODS = ('opentsne', 'sklearn', 'umap')
@@ -89,6 +89,25 @@ def embed_all(features: Mapping,   # name -> features (N, D); any hashable names
         seconds[name] = time.perf_counter() - t0
     return maps, seconds
 
+# %% ../nbs/foundation/embed.ipynb #1ddf19fa
+def knn_predictions(X: np.ndarray,                 # features (N, D) or a 2-D map (N, 2)
+                    labels,                        # N class labels
+                    k: int = 10,                   # neighbours that vote
+                    cv: int = 5,                   # stratified folds
+                    seed: int = 0,                 # shuffles the points into folds
+                    n_jobs: int | None = None) -> np.ndarray:
+    "Each point's `k`-NN label from a classifier fitted on the other folds of a seeded stratified `cv`-fold split."
+    X, y = _check_features(X), np.asarray(labels)
+    if len(y) != len(X): raise ValueError(f"knn_predictions: {len(X)} feature rows but {len(y)} labels")
+    if (smallest := np.unique(y, return_counts=True)[1].min()) < cv:
+        raise ValueError(f"knn_predictions: the smallest class has {smallest} samples: need at least cv={cv} (lower cv or add samples)")
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    return cross_val_predict(KNeighborsClassifier(n_neighbors=k, n_jobs=n_jobs), X, y, cv=folds)
+
+def knn_accuracy(X: np.ndarray, labels, k: int = 10, cv: int = 5, seed: int = 0, n_jobs: int | None = None) -> float:
+    "Share of points whose `knn_predictions` label is right."
+    return float((knn_predictions(X, labels, k, cv, seed, n_jobs) == np.asarray(labels)).mean())
+
 # %% ../nbs/foundation/embed.ipynb #ea8f39de
 def _subsample(n: int, labels, size: int | None, seed: int):
     "Indices of a stratified random subset of `size` (all indices if `size` is None or ≥ n)."
@@ -97,14 +116,9 @@ def _subsample(n: int, labels, size: int | None, seed: int):
     idx, _ = train_test_split(np.arange(n), train_size=size, stratify=strat, random_state=seed)
     return np.sort(idx)
 
-def knn_accuracy(X: np.ndarray, labels, k: int = 10, cv: int = 5, seed: int = 0, n_jobs: int | None = None) -> float:
-    "Mean accuracy of a `k`-nearest-neighbour classifier in `cv`-fold stratified cross-validation."
-    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
-    return float(cross_val_score(KNeighborsClassifier(n_neighbors=k, n_jobs=n_jobs), X, labels, cv=folds).mean())
-
 def cluster_metrics(features: np.ndarray, labels, embedding: np.ndarray | None = None, *, name: str = 'features',
                     k: int = 10, cv: int = 5, trust_k: int = 10, sample_size: int | None = 5000, seed: int = 0,
-                    n_jobs: int | None = None) -> pd.DataFrame:
+                    n_jobs: int | None = None, predictions: dict | None = None) -> pd.DataFrame:
     "One tidy row: silhouette and kNN accuracy in feature space and in the 2-D `embedding`, and its trustworthiness."
     X, y = _check_features(features), np.asarray(labels)
     if len(y) != len(X): raise ValueError(f"{len(X)} feature rows but {len(y)} labels")
@@ -112,21 +126,25 @@ def cluster_metrics(features: np.ndarray, labels, embedding: np.ndarray | None =
     if len(counts) < 2: raise ValueError("need at least two classes for cluster metrics")
     if counts.min() < cv: raise ValueError(f"the smallest class has {counts.min()} samples: need at least cv={cv}")
     sub = _subsample(len(X), y, sample_size, seed)
+    preds = predictions if predictions is not None else {}     # filled with the kNN predictions behind the accuracies
+    preds['features'] = knn_predictions(X, y, k, cv, seed, n_jobs)
     row = {'n': len(X), 'dim': X.shape[1], 'classes': len(counts), 'chance accuracy': counts.max() / len(y),
-           'kNN acc (features)': knn_accuracy(X, y, k, cv, seed, n_jobs),
+           'kNN acc (features)': float((preds['features'] == y).mean()),
            'silhouette (features)': float(silhouette_score(X[sub], y[sub]))}
     if embedding is not None:
         E = _check_features(embedding, 'embedding')
         if len(E) != len(X): raise ValueError(f"{len(X)} feature rows but {len(E)} embedding rows")
-        row |= {'kNN acc (2-D)': knn_accuracy(E, y, k, cv, seed, n_jobs),
+        preds['2-D'] = knn_predictions(E, y, k, cv, seed, n_jobs)
+        row |= {'kNN acc (2-D)': float((preds['2-D'] == y).mean()),
                 'silhouette (2-D)': float(silhouette_score(E[sub], y[sub])),
                 'trustworthiness': float(trustworthiness(X[sub], E[sub], n_neighbors=trust_k))}
     else: row |= {'kNN acc (2-D)': np.nan, 'silhouette (2-D)': np.nan, 'trustworthiness': np.nan}
     return pd.DataFrame([row], index=pd.Index([name], name='features'))
 
-def metrics_table(entries: Mapping[str, tuple], **kwargs) -> pd.DataFrame:
+def metrics_table(entries: Mapping[str, tuple], predictions: dict | None = None, **kwargs) -> pd.DataFrame:
     "One `cluster_metrics` row per entry `name: (features, labels[, embedding])`: a study's table."
-    return pd.concat([cluster_metrics(*v, name=name, **kwargs) for name, v in entries.items()])
+    preds = predictions if predictions is not None else {}     # filled: name -> {'features': ..., '2-D': ...} kNN predictions
+    return pd.concat([cluster_metrics(*v, name=name, predictions=preds.setdefault(name, {}), **kwargs) for name, v in entries.items()])
 
 # %% ../nbs/foundation/embed.ipynb #9184d308
 def isolation_scores(X: np.ndarray,   # features (N, D) or a 2-D map

@@ -21,9 +21,10 @@ from .store import ArtifactStore, get_store
 # %% auto #0
 __all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_ID_VARIABLE', 'IMAGES', 'SGD_PROBE', 'SUMMARIES',
            'Chapter', 'setup_chapter', 'SummaryError', 'Record', 'ClusterScores', 'layer_key', 'size_key', 'result_key',
-           'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'ScatteringSummary', 'FinetuneSummary',
-           'HooksSummary', 'ActivationSummary', 'cnn_model', 'pair_key', 'EvaluationSummary', 'probe_key',
-           'ProbeAccuracy', 'PairedComparison', 'Cifar10Summary', 'AllDigitsSummary', 'same_run']
+           'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'knn_key', 'paired_records',
+           'ScatteringSummary', 'FinetuneSummary', 'HooksSummary', 'ActivationSummary', 'cnn_model', 'pair_key',
+           'EvaluationSummary', 'probe_key', 'ProbeAccuracy', 'PairedComparison', 'Cifar10Summary', 'AllDigitsSummary',
+           'same_run']
 
 # %% ../nbs/foundation/study.ipynb #1f70caea
 @dataclass
@@ -238,6 +239,18 @@ class BaselineSummary(Summary, chapter='00_baseline'):
     report_split: dict[str, float]
     report_claim_l1: float
 
+# %% ../nbs/foundation/study.ipynb #8172334f
+def knn_key(name: str,                 # a feature set: `PIXELS`, `SCATTERING`, a `layer_key`
+            space: str = 'features',   # 'features' (the feature space) or '2-D' (its t-SNE map)
+           ) -> str:
+    "The name of a feature set's kNN predictions in one space: `'pixels [features]'`, `'body (pretrained) [2-D]'`."
+    return f'{name} [{space}]'
+
+def paired_records(table) -> dict:
+    "The rows of a `featviz.metrics.paired_tests` table as `PairedComparison`s keyed by `pair_key(A, B)`."
+    rows = [{k: (v.item() if hasattr(v, 'item') else v) for k, v in r.items()} for r in table.to_dict('records')]
+    return {pair_key(r['A'], r['B']): PairedComparison.from_json(r) for r in rows}
+
 # %% ../nbs/foundation/study.ipynb #6cdf01ed
 @dataclass
 class ScatteringSummary(Summary, chapter='01_scattering'):
@@ -253,6 +266,8 @@ class ScatteringSummary(Summary, chapter='01_scattering'):
     scattering_perplexity_15: ClusterScores
     report_claim_n_features: int
     cache_hit_on_rerun: bool
+    KNN_PREDICTIONS: ClassVar[str] = '01_scattering/knn_predictions'   # store name of the kNN predictions (.npz: `knn_key` names, and 'y_true')
+    paired: dict[str, PairedComparison] = field(default_factory=dict)   # pair_key of two `knn_key`s -> McNemar's exact test (Holm over the chapter's tests); {} before they existed
 
 # %% ../nbs/foundation/study.ipynb #657026eb
 @dataclass
@@ -289,6 +304,8 @@ class HooksSummary(Summary, chapter='03_hooks_tsne'):
     metrics: dict[str, ClusterScores]
     isolated_misclassified_share: float
     n_isolated: int = 16                       # how many of the most isolated images that share is over
+    KNN_PREDICTIONS: ClassVar[str] = '03_hooks_tsne/knn_predictions'   # store name of the kNN predictions (.npz: `knn_key` names, and 'y_true')
+    paired: dict[str, PairedComparison] = field(default_factory=dict)   # pair_key of two `knn_key`s -> McNemar's exact test (Holm over the chapter's tests); {} before they existed
 
 # %% ../nbs/foundation/study.ipynb #29b2064a
 @dataclass

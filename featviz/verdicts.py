@@ -14,14 +14,15 @@ import pandas as pd
 
 from .metrics import proportion_interval
 from .store import ArtifactStore
-from .study import (SUMMARIES, Record, Summary, same_run, layer_key)
+from .study import (SUMMARIES, PairedComparison, Record, Summary, same_run, layer_key, knn_key, pair_key, PIXELS, SCATTERING)
 
 # %% auto #0
-__all__ = ['CONFIRMED', 'REFUTED', 'INCONCLUSIVE', 'CLAIMS', 'REPORT_SPLIT_TEST', 'README_START', 'README_END', 'Verdict', 'pct',
-           'with_interval', 'against_threshold', 'interval_order', 'claim', 'baseline_l1', 'scattering_clusters',
-           'finetune_accuracy', 'finetuned_clusters', 'logits_project_poorly', 'isolated_are_errors',
-           'late_layers_blank', 'cnn_best', 'scattering_degrades_on_cifar', 'load_summaries', 'verdicts',
-           'verdict_table', 'conclusion', 'results_markdown', 'replace_readme_results']
+__all__ = ['CONFIRMED', 'REFUTED', 'INCONCLUSIVE', 'ALPHA', 'CLAIMS', 'REPORT_SPLIT_TEST', 'README_START', 'README_END',
+           'Verdict', 'pct', 'with_interval', 'against_threshold', 'interval_order', 'paired_order', 'paired_evidence',
+           'claim', 'baseline_l1', 'scattering_clusters', 'finetune_accuracy', 'finetuned_clusters',
+           'logits_project_poorly', 'isolated_are_errors', 'late_layers_blank', 'cnn_best',
+           'scattering_degrades_on_cifar', 'load_summaries', 'verdicts', 'verdict_table', 'conclusion',
+           'results_markdown', 'replace_readme_results']
 
 # %% ../nbs/foundation/verdicts.ipynb #4bf70c13
 CONFIRMED, REFUTED, INCONCLUSIVE = 'confirmed', 'refuted', 'inconclusive'
@@ -65,6 +66,26 @@ def interval_order(a: float, b: float, n: int) -> str:
     (alo, ahi), (blo, bhi) = proportion_interval(round(a * n), n), proportion_interval(round(b * n), n)
     return 'higher' if alo > bhi else 'lower' if ahi < blo else 'overlap'
 
+# %% ../nbs/foundation/verdicts.ipynb #0b4df86c
+ALPHA = 0.05     # significance level of a paired ranking, after Holm's correction
+
+def paired_order(t: PairedComparison, # a stored paired test (`featviz.study.paired_records`)
+                 a: str,              # the side to rank: `t.a` or `t.b`
+                 alpha: float = ALPHA) -> str:
+    "`'higher'`, `'lower'` or `'tie'`: `a` against the other side of `t`, by McNemar's exact test (Holm-corrected p < `alpha`)."
+    if a not in (t.a, t.b): raise KeyError(f"paired_order: {a!r} is not a side of the test of {t.a!r} and {t.b!r}")
+    if t.p_holm >= alpha or t.only_a == t.only_b: return 'tie'
+    return 'higher' if (t.only_a > t.only_b) == (a == t.a) else 'lower'
+
+def paired_evidence(t: PairedComparison) -> str:
+    "The test in words: `'McNemar exact: only A right 40, only B right 20, p = 0.013 (Holm): significant'`, with the sides' names."
+    return (f"McNemar exact: only {t.a} right {t.only_a:,}, only {t.b} right {t.only_b:,}, p = {t.p_holm:.2g} (Holm): "
+            + ('a tie' if paired_order(t, t.a) == 'tie' else 'significant'))
+
+def _paired(summary, a: str, b: str) -> PairedComparison | None:
+    "The paired test of `a` and `b` stored in `summary.paired` (either order), or None (a summary from before the tests)."
+    return next((summary.paired[k] for k in (pair_key(a, b), pair_key(b, a)) if k in getattr(summary, 'paired', {})), None)
+
 # %% ../nbs/foundation/verdicts.ipynb #bdede8bc
 CLAIMS: list[Callable] = []
 
@@ -94,13 +115,17 @@ def scattering_clusters(s: dict) -> Verdict | None:
     "01: 'scattering features cluster the digits impressively' (kNN accuracy in feature space, against raw pixels)."
     if not (c := s.get(ScatteringSummary)): return None
     a, p, n = c.scattering.knn_features, c.pixels.knn_features, c.n_images
-    order = interval_order(a, p, n)
-    v = {'higher': CONFIRMED, 'lower': REFUTED, 'overlap': INCONCLUSIVE}[order]
+    t = _paired(c, knn_key(SCATTERING), knn_key(PIXELS))
+    order = paired_order(t, knn_key(SCATTERING)) if t else 'untested'
+    v = {'higher': CONFIRMED, 'lower': REFUTED}.get(order, INCONCLUSIVE)
     return Verdict('01', "Scattering features cluster the digits well", f"10-NN accuracy (5-fold) in feature space, scattering vs raw pixels, {n:,} test images",
-                   "scattering's interval lies above the pixels'", f"scattering {with_interval(a, n, 1)}; pixels {pct(p, 1)}",
-                   f"Wilson 95 % intervals ({order}); silhouette {c.scattering.silhouette_features:.3f} vs {c.pixels.silhouette_features:.3f}", v,
+                   "scattering's 10-NN predictions significantly more accurate than the pixels' (McNemar's exact test, Holm-corrected, 5 %)",
+                   f"scattering {with_interval(a, n, 1)}; pixels {pct(p, 1)}",
+                   (paired_evidence(t) if t else "no paired test stored (a summary from before them): re-run chapter 01")
+                   + f"; silhouette {c.scattering.silhouette_features:.3f} vs {c.pixels.silhouette_features:.3f}", v,
                    f"Scattering features put a digit's nearest neighbours in its class more often than raw pixels "
-                   f"({pct(a, 1)} vs {pct(p, 1)} 10-NN accuracy), " + ("" if v == CONFIRMED else "though not beyond the uncertainty, ")
+                   f"({pct(a, 1)} vs {pct(p, 1)} 10-NN accuracy{f', paired p = {t.p_holm:.2g}' if t else ''}), "
+                   + ("" if v == CONFIRMED else "though not significantly, ")
                    + (f"yet their silhouette of {c.scattering.silhouette_features:.2f} (below 0.25: no substantial cluster structure, by Kaufman and "
                       "Rousseeuw's reading) shows neighbourhoods, not separated clusters." if c.scattering.silhouette_features < 0.25 else
                       f"with a silhouette of {c.scattering.silhouette_features:.2f}."))
@@ -117,34 +142,40 @@ def finetune_accuracy(s: dict) -> Verdict | None:
                    f"The fine-tuned {f.arch} errs on {pct(1 - f.test_accuracy)} of the test images"
                    + (", better than the report's 2.05 % (with ResNet-18)." if v == CONFIRMED else f"; the report's 2.05 % is {'not reached' if v == REFUTED else 'within the uncertainty'}."))
 
+def _layers_compared(s: dict, a: str, b: str, space: str) -> tuple | None:
+    "Chapter 03's summary, the scores of layers `a` and `b` (`layer_key`s), their paired kNN test in `space` and `a`'s `paired_order`."
+    if not (h := s.get(HooksSummary)) or (A := h.metrics.get(a)) is None or (B := h.metrics.get(b)) is None: return None
+    t = _paired(h, knn_key(a, space), knn_key(b, space))
+    return h, A, B, t, (paired_order(t, knn_key(a, space)) if t else 'untested')
+
 @claim
 def finetuned_clusters(s: dict) -> Verdict | None:
     "03: 'after fine-tuning the final conv layer's features cluster better than before'."
-    if not (h := s.get(HooksSummary)): return None
-    pre, ft = h.metrics.get(layer_key('body', 'pretrained')), h.metrics.get(layer_key('body', 'fine-tuned'))
-    if pre is None or ft is None: return None
-    order = interval_order(ft.knn_features, pre.knn_features, h.n)
-    v = {'higher': CONFIRMED, 'lower': REFUTED, 'overlap': INCONCLUSIVE}[order]
+    if not (r := _layers_compared(s, layer_key('body', 'fine-tuned'), layer_key('body', 'pretrained'), 'features')): return None
+    h, ft, pre, t, order = r
+    v = {'higher': CONFIRMED, 'lower': REFUTED}.get(order, INCONCLUSIVE)
     return Verdict('03', "Fine-tuning makes the body's features cluster by class", f"10-NN accuracy of the body's features, fine-tuned vs pretrained, {h.n:,} test images",
-                   "the fine-tuned interval lies above the pretrained one", f"fine-tuned {with_interval(ft.knn_features, h.n, 1)}; pretrained {pct(pre.knn_features, 1)}",
-                   f"Wilson 95 % intervals ({order}); silhouette {pre.silhouette_features:.2f} → {ft.silhouette_features:.2f}", v,
-                   f"Fine-tuning raises the 10-NN accuracy of the body's features from {pct(pre.knn_features, 1)} to {pct(ft.knn_features, 1)} "
-                   f"and their silhouette from {pre.silhouette_features:.2f} to {ft.silhouette_features:.2f}.")
+                   "the fine-tuned body's 10-NN predictions significantly more accurate (McNemar's exact test, Holm-corrected, 5 %)",
+                   f"fine-tuned {with_interval(ft.knn_features, h.n, 1)}; pretrained {pct(pre.knn_features, 1)}",
+                   (paired_evidence(t) if t else "no paired test stored (a summary from before them): re-run chapter 03")
+                   + f"; silhouette {pre.silhouette_features:.2f} → {ft.silhouette_features:.2f}", v,
+                   f"Fine-tuning {dict(higher='raises', lower='lowers').get(order, 'does not significantly change')} the 10-NN accuracy of the body's features "
+                   f"({pct(pre.knn_features, 1)} → {pct(ft.knn_features, 1)}{f', paired p = {t.p_holm:.2g}' if t else ''}); "
+                   f"their silhouette goes from {pre.silhouette_features:.2f} to {ft.silhouette_features:.2f}.")
 
 @claim
 def logits_project_poorly(s: dict) -> Verdict | None:
     "03: 'the final classification layer has poor clustering: 10 dimensions lose information and t-SNE projects them poorly'."
-    if not (h := s.get(HooksSummary)): return None
-    hid, log = h.metrics.get(layer_key('head.hidden', 'fine-tuned')), h.metrics.get(layer_key('head.logits', 'fine-tuned'))
-    if hid is None or log is None: return None
-    order = interval_order(log.knn_2d, hid.knn_2d, h.n)
-    v = {'lower': CONFIRMED, 'overlap': REFUTED, 'higher': REFUTED}[order]
+    if not (r := _layers_compared(s, layer_key('head.logits', 'fine-tuned'), layer_key('head.hidden', 'fine-tuned'), '2-D')): return None
+    h, log, hid, t, order = r
+    v = {'lower': CONFIRMED, 'higher': REFUTED}.get(order, INCONCLUSIVE)
     return Verdict('03', "The 10-d output layer projects poorly with t-SNE", f"10-NN accuracy in the 2-D t-SNE map and trustworthiness, logits vs hidden layer, {h.n:,} test images",
-                   "the logits' map keeps class neighbourhoods significantly worse than the hidden layer's",
+                   "the logits' map keeps class neighbourhoods significantly worse than the hidden layer's (McNemar's exact test of the maps' 10-NN predictions, Holm-corrected, 5 %)",
                    f"logits {with_interval(log.knn_2d, h.n, 1)}, trustworthiness {log.trustworthiness:.3f}; hidden {pct(hid.knn_2d, 1)}, {hid.trustworthiness:.3f}",
-                   f"Wilson 95 % intervals ({order})", v,
-                   f"The logits' t-SNE map is {dict(lower='worse than', overlap='as good as', higher='better than')[order]} the hidden layer's "
-                   f"(2-D 10-NN accuracy {pct(log.knn_2d, 1)} vs {pct(hid.knn_2d, 1)}, trustworthiness {log.trustworthiness:.3f} vs {hid.trustworthiness:.3f}).")
+                   paired_evidence(t) if t else "no paired test stored (a summary from before them): re-run chapter 03", v,
+                   f"The logits' t-SNE map is {dict(lower='worse than', higher='better than').get(order, 'not distinguishable from')} the hidden layer's "
+                   f"(2-D 10-NN accuracy {pct(log.knn_2d, 1)} vs {pct(hid.knn_2d, 1)}{f', paired p = {t.p_holm:.2g}' if t else ''}; "
+                   f"trustworthiness {log.trustworthiness:.3f} vs {hid.trustworthiness:.3f}).")
 
 @claim
 def isolated_are_errors(s: dict) -> Verdict | None:
