@@ -18,8 +18,8 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 from sklearn.utils.multiclass import unique_labels
 
 # %% auto #0
-__all__ = ['scores', 'classification_table', 'proportion_interval', 'accuracy_interval', 'format_accuracy', 'PairedTest',
-           'mcnemar_test', 'accuracy_table', 'holm', 'paired_tests']
+__all__ = ['scores', 'classification_table', 'proportion_interval', 'accuracy_interval', 'format_accuracy', 'format_p',
+           'PairedTest', 'mcnemar_test', 'accuracy_table', 'holm', 'paired_tests']
 
 # %% ../nbs/foundation/metrics.ipynb #52987ae0
 def scores(y_true, y_pred) -> dict:
@@ -54,6 +54,11 @@ def accuracy_interval(y_true, y_pred, level: float = 0.95) -> tuple[float, float
 def format_accuracy(accuracy: float, low: float, high: float, digits: int = 2) -> str:
     "An accuracy with its interval as text: `'99.53 % [99.38, 99.65]'`."
     return f"{100 * accuracy:.{digits}f} % [{100 * low:.{digits}f}, {100 * high:.{digits}f}]"
+
+def format_p(p: float) -> str:
+    "A p-value as text, two significant digits; one too small for a double (it underflows to 0) reads `'< 1e-300'`, not 0."
+    return '< 1e-300' if p < 1e-300 else f"{p:.2g}"
+
 
 # %% ../nbs/foundation/metrics.ipynb #e50be798
 @dataclass

@@ -9,6 +9,7 @@ Docs: https://featviz.github.io/featviz/foundation/models.html.md"""
 from __future__ import annotations
 import time, warnings
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,11 @@ from .distributed import amp_precision, dist_state, distrib_training, on_main
 from .features import Preprocess, extract_features
 
 # %% auto #0
-__all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'UNFROZEN_TRIAL', 'create_backbone', 'imagenet_top1', 'featviz_head',
-           'FeatvizNet', 'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks',
+__all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'UNFROZEN_TRIAL', 'BN_MODES', 'create_backbone', 'imagenet_top1',
+           'featviz_head', 'FeatvizNet', 'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks',
            'featviz_learner', 'save_finetuned', 'load_finetuned', 'create_model', 'HeadOnFeatures', 'loader_preprocess',
-           'body_features', 'head_learner', 'lr_trials', 'choose_lr', 'fine_tune', 'split_scores', 'get_finetuned',
-           'plot_top_losses', 'load_checkpoint']
+           'body_features', 'head_learner', 'stage1_seed_spread', 'lr_trials', 'choose_lr', 'body_bn', 'bn_trials',
+           'choose_bn', 'fine_tune', 'split_scores', 'get_finetuned', 'plot_top_losses', 'load_checkpoint']
 
 # %% ../nbs/foundation/models.ipynb #76e12fcc
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -240,6 +241,23 @@ def head_learner(learn: Learner, data=None, settings: Settings | None = None,
     hl.feature_seconds = time.perf_counter() - t0
     return hl
 
+def stage1_seed_spread(hl: Learner,       # a `head_learner` (its data: the cached body outputs)
+                       lr: float, epochs: int, seeds) -> pd.Series:
+    "Stage 1 repeated from a freshly initialised head per seed (weights, batch order, dropout): validation error at the end, by seed."
+    from fastai.torch_core import set_seed
+    head0 = hl.model.head
+    mixed = any(isinstance(c, MixedPrecision) for c in hl.cbs)     # fresh callbacks: an instance belongs to one learner
+    cbs = lambda: [c for c in speed_callbacks(torch.device(hl.dls.device)) if not isinstance(c, ChannelsLast)] if mixed else []
+    errors = {}
+    for sd in seeds:
+        set_seed(sd)
+        head = featviz_head(head0.bn_pool.num_features // 2, head0.logits.out_features)
+        sl = Learner(hl.dls, HeadOnFeatures(head, hl.model.item_shape), loss_func=hl.loss_func, opt_func=hl.opt_func,
+                     metrics=hl.metrics, cbs=cbs())   # the same precision as `hl`
+        with sl.no_bar(), sl.no_logging(): sl.fit_one_cycle(epochs, lr)
+        errors[sd] = float(sl.recorder.values[-1][2])
+    return pd.Series(errors, name='valid_error').rename_axis('seed')
+
 
 # %% ../nbs/foundation/models.ipynb #dfe8bcfb
 LR_CANDIDATES = dict(frozen=(1e-3, 3e-3, 1e-2), unfrozen=(1e-4, 1e-3, 3e-3))   # the head's rate; unfrozen, the body gets a tenth
@@ -280,6 +298,37 @@ def choose_lr(trials: pd.DataFrame) -> float:
     "The trial learning rate with the lowest validation error (ties: the lowest validation loss)."
     return float(trials.sort_values(['valid_error', 'valid_loss']).index[0])
 
+BN_MODES = ('eval', 'train')   # the body's BatchNorm layers: fixed (ImageNet) statistics, or batch statistics
+
+@contextmanager
+def body_bn(learn: Learner, mode: str = 'eval'):
+    "Inside: the body's BatchNorm layers train with fixed statistics (`'eval'`: `BodyEvalMode` on) or batch statistics (`'train'`)."
+    if mode not in BN_MODES: raise ValueError(f"body BatchNorm mode {mode!r}: use one of {', '.join(BN_MODES)}")
+    cbs = [cb for cb in learn.cbs if isinstance(cb, BodyEvalMode)]
+    if mode == 'train':
+        with learn.removed_cbs(cbs): yield learn
+    elif cbs: yield learn
+    else:
+        with learn.added_cbs(BodyEvalMode()): yield learn
+
+def bn_trials(learn: Learner,             # the learner, in the state stage 2 starts from
+              lr: float,                  # the head's unfrozen rate (the body gets a tenth), e.g. `choose_lr`'s
+              n: int | None = UNFROZEN_TRIAL['n'], epochs: int = UNFROZEN_TRIAL['epochs'], seed: int = 0,
+              done: pd.DataFrame | None = None,   # `lr_trials`' unfrozen table (made in eval mode): its row at `lr` is reused
+             ) -> pd.DataFrame:
+    "Stage 2's BatchNorm handling on the validation split: one unfrozen `lr_trials` trial at `lr` per mode in `BN_MODES`."
+    rows = []
+    for mode in BN_MODES:
+        if mode == 'eval' and done is not None and lr in done.index: t = done.loc[[lr]]    # the same trial: same weights, subset, seed
+        else:
+            with body_bn(learn, mode): t = lr_trials(learn, [lr], True, n, epochs, seed=seed)
+        rows.append(t.reset_index().assign(bn=mode))
+    return pd.concat(rows).set_index('bn')
+
+def choose_bn(trials: pd.DataFrame) -> str:
+    "The BatchNorm mode with the lowest validation error (ties: the lower validation loss; a full tie keeps `'eval'`)."
+    return str(trials.sort_values(['valid_error', 'valid_loss'], kind='stable').index[0])
+
 def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
               lr_frozen: float | None = None,    # the head's rate with the body frozen; None: chosen by `lr_trials`
               lr_unfrozen: float | None = None,  # the head's rate unfrozen (the body gets a tenth); None: chosen
@@ -288,8 +337,9 @@ def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
               seed: int = 0,
               data=None,                         # the `ImageData` `learn.dls` was built from: body features cached for chapters 03/05 too
               cached: bool = True,               # stage 1 on cached body outputs (`head_learner`); False: through the body
+              bn: str | None = None,             # stage 2's body BatchNorm mode ('eval' or 'train'); None: chosen by `bn_trials`
               settings: Settings | None = None) -> Learner:
-    "Two-stage one-cycle fine-tuning (frozen, then unfrozen with `slice(lr/10, lr)`); `learn.chosen_lrs`, `learn.lr_trial_tables`, `learn.head_learn` record it."
+    "Two-stage one-cycle fine-tuning (frozen, then unfrozen with `slice(lr/10, lr)`); `learn.chosen_lrs`, `learn.chosen_bn`, `learn.lr_trial_tables`, `learn.head_learn` record it."
     learn.lr_trial_tables = {}
     cached = cached and not dist_state(str(learn.dls.device)).distributed    # under DDP: stage 1 through the body, as before
     with distrib_training(learn):     # fastai's distrib_ctx under torchrun/accelerate, nothing in one process
@@ -304,9 +354,12 @@ def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
         if lr_unfrozen is None:     # trials from the frozen stage's result, which the real stage then starts from
             learn.lr_trial_tables['unfrozen'] = lr_trials(learn, LR_CANDIDATES['unfrozen'], True, n_trial, epochs_trial, seed=seed)
             lr_unfrozen = choose_lr(learn.lr_trial_tables['unfrozen'])
+        if bn is None:
+            learn.lr_trial_tables['bn'] = bn_trials(learn, lr_unfrozen, n_trial, epochs_trial, seed=seed, done=learn.lr_trial_tables.get('unfrozen'))
+            bn = choose_bn(learn.lr_trial_tables['bn'])
         learn.unfreeze()              # also clears the optimizer state: stage 2 starts with a fresh Adam either way
-        learn.fit_one_cycle(epochs[1], slice(lr_unfrozen / 10, lr_unfrozen))
-    learn.chosen_lrs = (lr_frozen, lr_unfrozen)
+        with body_bn(learn, bn): learn.fit_one_cycle(epochs[1], slice(lr_unfrozen / 10, lr_unfrozen))
+    learn.chosen_lrs, learn.chosen_bn = (lr_frozen, lr_unfrozen), bn
     return learn
 
 def split_scores(learn: Learner,
@@ -344,7 +397,7 @@ def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_
         fine_tune(learn, (2, 2), n_trial=256, seed=s.seed, data=data, settings=s)
         scores = split_scores(learn)
     save_finetuned(learn.model, store, name, mode=s.mode, **scores, lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1],
-                   epochs=[2, 2], weights=origin['weights'], seed=s.seed)
+                   body_bn=learn.chosen_bn, epochs=[2, 2], weights=origin['weights'], seed=s.seed)
     return load_finetuned(store, name)
 
 # %% ../nbs/foundation/models.ipynb #0d1f5f8c

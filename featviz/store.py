@@ -53,15 +53,22 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 # %% ../nbs/foundation/store.ipynb #e4292665
+def _md_cell(v):
+    "A table entry as Markdown reads it: a `|` inside text is escaped, else it would start a new column."
+    return v.replace('|', r'\|') if isinstance(v, str) else v
+
 def markdown_table(df: pd.DataFrame, floatfmt: str = '.4f') -> str:
-    "`df` as a Markdown table: a MultiIndex row index as one column per level, MultiIndex column headers joined with ' · '."
+    "`df` as a Markdown table: a MultiIndex row index as one column per level, MultiIndex column headers joined with ' · ', `|` in text escaped."
     if isinstance(df.columns, pd.MultiIndex):
         df = df.set_axis([' · '.join(str(p) for p in c if str(p) != '') for c in df.columns], axis=1)
-    if not isinstance(df.index, pd.MultiIndex): return df.to_markdown(floatfmt=floatfmt)
-    names = [str(n) if n is not None else '' for n in df.index.names]
-    levels = pd.DataFrame([[str(v) for v in t] for t in df.index], columns=names)   # as written: C=4e-05 stays 4e-05
+    df = df.set_axis([_md_cell(c) for c in df.columns], axis=1)
+    df = df.apply(lambda col: col.map(_md_cell) if col.dtype == object or pd.api.types.is_string_dtype(col) else col)
+    if not isinstance(df.index, pd.MultiIndex): return df.set_axis([_md_cell(v) for v in df.index], axis=0).to_markdown(floatfmt=floatfmt)
+    names = [_md_cell(str(n)) if n is not None else '' for n in df.index.names]
+    levels = pd.DataFrame([[_md_cell(str(v)) for v in t] for t in df.index], columns=names)   # as written: C=4e-05 stays 4e-05
     out = pd.concat([levels, df.reset_index(drop=True)], axis=1)
     return out.to_markdown(index=False, floatfmt=floatfmt, disable_numparse=list(range(len(names))))
+
 
 # %% ../nbs/foundation/store.ipynb #de29008c
 class ArtifactStore:

@@ -294,6 +294,8 @@ class FinetuneSummary(Summary, chapter='02_resnet_finetune'):
     seconds_features: float = 0.0           # computing the frozen body's outputs once for stage 1 (near 0: read from the feature cache)
     seconds_trials: float = 0.0             # both stages' learning-rate trials
     stage1_seed_errors: dict[str, float] = field(default_factory=dict)   # seed -> validation error of stage 1 at the chosen rate
+    body_bn: str = 'eval'                   # stage 2's body BatchNorm handling (featviz.models.BN_MODES), chosen by `bn_trials`
+    bn_trials: dict[str, float] = field(default_factory=dict)            # mode -> validation error of its unfrozen trial at lr_unfrozen
 
 # %% ../nbs/foundation/study.ipynb #8bfc99f5
 @dataclass

@@ -12,7 +12,7 @@ from typing import Callable
 
 import pandas as pd
 
-from .metrics import proportion_interval
+from .metrics import format_p, proportion_interval
 from .store import ArtifactStore
 from .study import (SUMMARIES, PairedComparison, Record, Summary, same_run, layer_key, knn_key, pair_key, PIXELS, SCATTERING)
 
@@ -69,6 +69,11 @@ def interval_order(a: float, b: float, n: int) -> str:
 # %% ../nbs/foundation/verdicts.ipynb #0b4df86c
 ALPHA = 0.05     # significance level of a paired ranking, after Holm's correction
 
+def _p_is(p: float) -> str:
+    "'p = 0.012', or 'p < 1e-300' where the p-value underflows."
+    t = format_p(p)
+    return f"p {t}" if t.startswith('<') else f"p = {t}"
+
 def paired_order(t: PairedComparison, # a stored paired test (`featviz.study.paired_records`)
                  a: str,              # the side to rank: `t.a` or `t.b`
                  alpha: float = ALPHA) -> str:
@@ -79,7 +84,7 @@ def paired_order(t: PairedComparison, # a stored paired test (`featviz.study.pai
 
 def paired_evidence(t: PairedComparison) -> str:
     "The test in words: `'McNemar exact: only A right 40, only B right 20, p = 0.013 (Holm): significant'`, with the sides' names."
-    return (f"McNemar exact: only {t.a} right {t.only_a:,}, only {t.b} right {t.only_b:,}, p = {t.p_holm:.2g} (Holm): "
+    return (f"McNemar exact: only {t.a} right {t.only_a:,}, only {t.b} right {t.only_b:,}, {_p_is(t.p_holm)} (Holm): "
             + ('a tie' if paired_order(t, t.a) == 'tie' else 'significant'))
 
 def _paired(summary, a: str, b: str) -> PairedComparison | None:
@@ -124,7 +129,7 @@ def scattering_clusters(s: dict) -> Verdict | None:
                    (paired_evidence(t) if t else "no paired test stored (a summary from before them): re-run chapter 01")
                    + f"; silhouette {c.scattering.silhouette_features:.3f} vs {c.pixels.silhouette_features:.3f}", v,
                    f"Scattering features put a digit's nearest neighbours in its class more often than raw pixels "
-                   f"({pct(a, 1)} vs {pct(p, 1)} 10-NN accuracy{f', paired p = {t.p_holm:.2g}' if t else ''}), "
+                   f"({pct(a, 1)} vs {pct(p, 1)} 10-NN accuracy{f', paired {_p_is(t.p_holm)}' if t else ''}), "
                    + ("" if v == CONFIRMED else "though not significantly, ")
                    + (f"yet their silhouette of {c.scattering.silhouette_features:.2f} (below 0.25: no substantial cluster structure, by Kaufman and "
                       "Rousseeuw's reading) shows neighbourhoods, not separated clusters." if c.scattering.silhouette_features < 0.25 else
@@ -160,7 +165,7 @@ def finetuned_clusters(s: dict) -> Verdict | None:
                    (paired_evidence(t) if t else "no paired test stored (a summary from before them): re-run chapter 03")
                    + f"; silhouette {pre.silhouette_features:.2f} → {ft.silhouette_features:.2f}", v,
                    f"Fine-tuning {dict(higher='raises', lower='lowers').get(order, 'does not significantly change')} the 10-NN accuracy of the body's features "
-                   f"({pct(pre.knn_features, 1)} → {pct(ft.knn_features, 1)}{f', paired p = {t.p_holm:.2g}' if t else ''}); "
+                   f"({pct(pre.knn_features, 1)} → {pct(ft.knn_features, 1)}{f', paired {_p_is(t.p_holm)}' if t else ''}); "
                    f"their silhouette goes from {pre.silhouette_features:.2f} to {ft.silhouette_features:.2f}.")
 
 @claim
@@ -174,7 +179,7 @@ def logits_project_poorly(s: dict) -> Verdict | None:
                    f"logits {with_interval(log.knn_2d, h.n, 1)}, trustworthiness {log.trustworthiness:.3f}; hidden {pct(hid.knn_2d, 1)}, {hid.trustworthiness:.3f}",
                    paired_evidence(t) if t else "no paired test stored (a summary from before them): re-run chapter 03", v,
                    f"The logits' t-SNE map is {dict(lower='worse than', higher='better than').get(order, 'not distinguishable from')} the hidden layer's "
-                   f"(2-D 10-NN accuracy {pct(log.knn_2d, 1)} vs {pct(hid.knn_2d, 1)}{f', paired p = {t.p_holm:.2g}' if t else ''}; "
+                   f"(2-D 10-NN accuracy {pct(log.knn_2d, 1)} vs {pct(hid.knn_2d, 1)}{f', paired {_p_is(t.p_holm)}' if t else ''}; "
                    f"trustworthiness {log.trustworthiness:.3f} vs {hid.trustworthiness:.3f}).")
 
 @claim
@@ -218,7 +223,7 @@ def cnn_best(s: dict) -> Verdict | None:
     return Verdict('05', "The CNN performs best", f"test accuracy of the fine-tuned CNN against {len(tests)} other models and probes, {e.n_test:,} test images",
                    "significantly better than every other model (McNemar's exact test, Holm-corrected, 5 %)",
                    f"CNN {with_interval(acc, e.n_test)}", f"better than {len(wins)}, tied with {len(ties)}, worse than {len(losses)}"
-                   + (f" (largest Holm p of a tie {pmax:.2g})" if pmax is not None else ''), v,
+                   + (f" (largest Holm p of a tie {format_p(pmax)})" if pmax is not None else ''), v,
                    f"The fine-tuned CNN ({pct(acc)}) is significantly more accurate than {len(wins)} of the {len(tests)} models it is tested against"
                    + (f"; it is tied with {', '.join(ties)}" if ties else '') + (f"; it is beaten by {', '.join(losses)}" if losses else '') + '.')
 
@@ -238,7 +243,7 @@ def scattering_degrades_on_cifar(s: dict) -> Verdict | None:
                    f"kymatio's linear probe ({c.sgd_epochs} epochs) on scattering vs the pretrained body at 32×32, {c.n_test:,} test images{lossy}",
                    "the body's probe significantly more accurate (McNemar's exact test, Holm-corrected, 5 %)",
                    f"scattering {with_interval(a_s.accuracy, a_s.n)}; body 32×32 {pct(a_b.accuracy)}" + (f"; body {c.upsampled}×{c.upsampled} {pct(a_u.accuracy)}" if a_u else ''),
-                   f"only scattering right {t.only_a if t.a == sc else t.only_b:,}, only body right {t.only_b if t.a == sc else t.only_a:,}, Holm p {t.p_holm:.2g}", v,
+                   f"only scattering right {t.only_a if t.a == sc else t.only_b:,}, only body right {t.only_b if t.a == sc else t.only_a:,}, Holm p {format_p(t.p_holm)}", v,
                    f"With the same linear probe, scattering features of CIFAR-10 score {pct(a_s.accuracy)} and the pretrained body at the native "
                    f"32×32 {pct(a_b.accuracy)} ({'a tie' if v == INCONCLUSIVE else 'the body is better' if v == CONFIRMED else 'scattering is better'})"
                    + (f"; at {c.upsampled}×{c.upsampled} the body reaches {pct(a_u.accuracy)}: its advantage depends on the input resolution." if a_u else '.'))

@@ -79,7 +79,7 @@ def finetune(a):
     learn = featviz_learner(image_dataloaders(data, bs=32, device=rank_device(s), seed=0), model, precision='fp32')
     learn.add_cb(counter := CountBatches())
     before = float(learn.validate()[0])
-    with learn.no_bar(), learn.no_logging(): fine_tune(learn, (1, 1), lr_frozen=3e-3, lr_unfrozen=1e-3)   # no trials: DDP mechanics only
+    with learn.no_bar(), learn.no_logging(): fine_tune(learn, (1, 1), lr_frozen=3e-3, lr_unfrozen=1e-3, bn='eval')   # no trials: DDP mechanics only
     after = float(learn.validate()[0])
     store = CountingStore(Path(a.cache)/'artifacts')
     path = save_finetuned(learn.model, store, 'ft/model', mode='test')
