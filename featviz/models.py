@@ -244,6 +244,7 @@ def head_learner(learn: Learner, data=None, settings: Settings | None = None,
 def stage1_seed_spread(hl: Learner,       # a `head_learner` (its data: the cached body outputs)
                        lr: float, epochs: int, seeds) -> pd.Series:
     "Stage 1 repeated from a freshly initialised head per seed (weights, batch order, dropout): validation error at the end, by seed."
+    from fastai.data.core import DataLoaders
     from fastai.torch_core import set_seed
     head0 = hl.model.head
     mixed = any(isinstance(c, MixedPrecision) for c in hl.cbs)     # fresh callbacks: an instance belongs to one learner
@@ -252,7 +253,8 @@ def stage1_seed_spread(hl: Learner,       # a `head_learner` (its data: the cach
     for sd in seeds:
         set_seed(sd)
         head = featviz_head(head0.bn_pool.num_features // 2, head0.logits.out_features)
-        sl = Learner(hl.dls, HeadOnFeatures(head, hl.model.item_shape), loss_func=hl.loss_func, opt_func=hl.opt_func,
+        dls = DataLoaders(*(dl.new() for dl in hl.dls.loaders), device=hl.dls.device)   # new loaders: their shuffling RNG is drawn from the seed
+        sl = Learner(dls, HeadOnFeatures(head, hl.model.item_shape), loss_func=hl.loss_func, opt_func=hl.opt_func,
                      metrics=hl.metrics, cbs=cbs())   # the same precision as `hl`
         with sl.no_bar(), sl.no_logging(): sl.fit_one_cycle(epochs, lr)
         errors[sd] = float(sl.recorder.values[-1][2])
