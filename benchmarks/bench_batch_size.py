@@ -11,6 +11,18 @@ from featviz.config import get_settings, seed_everything
 from featviz.data import load_mnist, image_dataloaders
 from featviz.models import create_model, featviz_learner
 
+def unfrozen_learner(data, cfg, bs: int, images: int, model=None):
+    "Chapter 02's unfrozen learner (bf16 + channels-last on a CPU) on `data`: `images` to train on, 256 to validate."
+    dls = image_dataloaders(data, bs=bs, device=torch.device('cpu'), valid_frac=256 / (images + 256), seed=0)
+    learn = featviz_learner(dls, model if model is not None else create_model(cfg)[0]); learn.unfreeze()
+    return learn
+
+def epoch_seconds(learn) -> float:
+    "Wall time of one training epoch (and its validation pass), quietly."
+    t0 = time.perf_counter()
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4)
+    return time.perf_counter() - t0
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--images', type=int, default=2048); ap.add_argument('--repeat', type=int, default=2)
@@ -23,12 +35,9 @@ def main():
     res = {bs: [] for bs in a.bs}
     for _ in range(a.repeat):                      # interleaved, so drifting machine load hits every batch size alike
         for bs in a.bs:
-            dls = image_dataloaders(data, bs=bs, device=torch.device('cpu'), valid_frac=256 / (a.images + 256), seed=0)
-            learn = featviz_learner(dls, create_model(cfg)[0]); learn.unfreeze()
-            with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4)          # warm-up
-            t0 = time.perf_counter()
-            with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4)
-            res[bs].append(a.images / (time.perf_counter() - t0))
+            learn = unfrozen_learner(data, cfg, bs, a.images)
+            epoch_seconds(learn)                                                   # warm-up
+            res[bs].append(a.images / epoch_seconds(learn))
     base = statistics.median(res[a.bs[0]])
     for bs, v in res.items():
         print(f"batch {bs:>4}: {statistics.median(v):6.0f} img/s (runs: {', '.join(f'{x:.0f}' for x in v)}); {statistics.median(v) / base:.2f}x batch {a.bs[0]}")

@@ -6,11 +6,12 @@ side by side in one run, in chapter 02's setting (ResNet unfrozen at 28×28, bf1
 Usage: FEATVIZ_DATA=../shared/data FEATVIZ_WEIGHTS=../shared/weights/resnet50-imagenet-v1.pth FEATVIZ_ARCH=resnet50 \
        python benchmarks/bench_compile.py [--images 2048] [--repeat 2]
 """
-import argparse, statistics, time, warnings
+import argparse, statistics, warnings
 import torch
 from featviz.config import get_settings, seed_everything
-from featviz.data import load_mnist, image_dataloaders
-from featviz.models import create_model, featviz_learner
+from featviz.data import load_mnist
+from featviz.models import create_model
+from bench_batch_size import epoch_seconds, unfrozen_learner
 
 def main():
     ap = argparse.ArgumentParser()
@@ -23,21 +24,15 @@ def main():
     print(f"{cfg.arch} unfrozen at 28x28, batch {a.bs}, {a.images} training images per epoch, {torch.get_num_threads()} threads, torch {torch.__version__}")
     learners, first = {}, {}
     for name in ('eager', 'compiled'):
-        dls = image_dataloaders(data, bs=a.bs, device=torch.device('cpu'), valid_frac=256 / (a.images + 256), seed=0)
         model = create_model(cfg)[0]
         if name == 'compiled': model.compile()
-        learn = featviz_learner(dls, model); learn.unfreeze()
-        t0 = time.perf_counter()
-        with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4)       # first epoch: warm-up (and compilation)
-        first[name] = time.perf_counter() - t0
-        learners[name] = learn
+        learners[name] = learn = unfrozen_learner(data, cfg, a.bs, a.images, model)
+        first[name] = epoch_seconds(learn)                                # first epoch: warm-up (and compilation)
         print(f"{name}: first epoch {first[name]:.1f} s", flush=True)
     res = {k: [] for k in learners}
     for _ in range(a.repeat):                     # interleaved, so drifting machine load hits both alike
         for name, learn in learners.items():
-            t0 = time.perf_counter()
-            with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4)
-            res[name].append(a.images / (time.perf_counter() - t0))
+            res[name].append(a.images / epoch_seconds(learn))
             print(f"{name}: {res[name][-1]:.0f} img/s", flush=True)
     base = statistics.median(res['eager'])
     for name, v in res.items():
