@@ -7,9 +7,10 @@ Usage: FEATVIZ_DATA=../shared/data FEATVIZ_WEIGHTS=../shared/weights/resnet50-im
 """
 import argparse, statistics, time, warnings
 import torch
-from featviz.config import get_settings, seed_everything
-from featviz.data import load_mnist, image_dataloaders
-from featviz.models import create_model, featviz_learner
+from featviz.core.config import get_settings, seed_everything
+from featviz.data.datasets import load_mnist
+from featviz.study.models import image_dataloaders
+from featviz.study.models import create_model, featviz_learner
 
 def unfrozen_learner(data, cfg, bs: int, images: int, model=None):
     "Chapter 02's unfrozen learner (bf16 + channels-last on a CPU) on `data`: `images` to train on, 256 to validate."

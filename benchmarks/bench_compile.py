@@ -8,9 +8,9 @@ Usage: FEATVIZ_DATA=../shared/data FEATVIZ_WEIGHTS=../shared/weights/resnet50-im
 """
 import argparse, statistics, warnings
 import torch
-from featviz.config import get_settings, seed_everything
-from featviz.data import load_mnist
-from featviz.models import create_model
+from featviz.core.config import get_settings, seed_everything
+from featviz.data.datasets import load_mnist
+from featviz.study.models import create_model
 from bench_batch_size import epoch_seconds, unfrozen_learner
 
 def main():

@@ -6,9 +6,9 @@ import shutil, tempfile
 from pathlib import Path
 import numpy as np
 
-from featviz.config import get_settings
-from featviz.data import load_cifar10, load_mnist, load_mnist_idx, locate_dataset
-from featviz.baseline import NearestClassMean
+from featviz.core.config import get_settings
+from featviz.data.datasets import load_cifar10, load_mnist, load_mnist_idx, locate_dataset
+from featviz.analysis.baseline import NearestClassMean
 from timing import median_time, report
 
 def main():

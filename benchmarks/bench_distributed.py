@@ -22,10 +22,10 @@ HERE = Path(__file__).resolve()
 def worker(a):
     "One process of a launch: extract, and on rank 0 write the timing to `--out`."
     import torch
-    from featviz.data import load_mnist
-    from featviz.features import FeatureCache, extract_features
-    from featviz.layers import LayerOutputs
-    from featviz.models import create_backbone
+    from featviz.data.datasets import load_mnist
+    from featviz.engine.features import FeatureCache, extract_features
+    from featviz.engine.layers import LayerOutputs
+    from featviz.study.models import create_backbone
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', 1)))
     data = load_mnist()
     body, origin = create_backbone()

@@ -3,7 +3,7 @@
 Usage: FEATVIZ_DATA=../shared/data FEATVIZ_WEIGHTS=../shared/weights/resnet50-imagenet-v1.pth FEATVIZ_ARCH=resnet50 \\
        python benchmarks/bench_explore.py [--n 10000] [--size 64] [--sample 256] [--root /tmp/featviz-bench-explore]
 
-The folder is written once from the CIFAR-10 test images by `featviz.explore.demo_folder` (reused afterwards; its
+The folder is written once from the CIFAR-10 test images by `featviz.tool.explore.demo_folder` (reused afterwards; its
 writing is not timed). Each run uses a fresh, empty FEATVIZ_CACHE (cold: no cached features), runs the command
 `featviz explore ROOT --size N --out DIR` in a subprocess and prints each step's time as the command reports it, the
 wall time of the whole command (Python start-up and imports included) and its peak resident memory. Then the feature
@@ -25,9 +25,9 @@ def main():
     ap.add_argument('--skip-224', action='store_true', help='only the end-to-end run')
     a = ap.parse_args()
 
-    from featviz.config import get_settings
-    from featviz.data import load_cifar10, stratified_indices
-    from featviz.explore import demo_folder
+    from featviz.core.config import get_settings
+    from featviz.data.datasets import load_cifar10, stratified_indices
+    from featviz.tool.explore import demo_folder
     s = get_settings()
     cifar = load_cifar10(settings=s)
     rows = np.arange(len(cifar.y_test)) if a.n >= len(cifar.y_test) else stratified_indices(cifar.y_test, a.n, 0)
@@ -56,11 +56,11 @@ def main():
 
     if a.skip_224: return
     import torch
-    from featviz.backbones import load_backbone
-    from featviz.explore import default_layers
-    from featviz.features import extract_features
-    from featviz.layers import LayerOutputs
-    from featviz.images import load_images
+    from featviz.engine.backbones import load_backbone
+    from featviz.tool.explore import default_layers
+    from featviz.engine.features import extract_features
+    from featviz.engine.layers import LayerOutputs
+    from featviz.data.images import load_images
     bb = load_backbone(s.arch, settings=s, size=224)
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')      # listed by the run above

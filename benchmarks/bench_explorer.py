@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from featviz.data import load_mnist
-from featviz.embed import pca_reduce
-from featviz.explorer import build_explorer, explorer_files, feature_neighbours, sprite_tiles
+from featviz.data.datasets import load_mnist
+from featviz.analysis.embed import pca_reduce
+from featviz.report.explorer import build_explorer, explorer_files, feature_neighbours, sprite_tiles
 
 def timed(fn):
     t0 = time.perf_counter(); out = fn(); return out, time.perf_counter() - t0

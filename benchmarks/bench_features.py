@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from featviz.config import get_settings
-from featviz.data import load_mnist
-from featviz.embed import embed_2d
-from featviz.features import FeatureCache, Preprocess, extract_features
-from featviz.layers import LayerOutputs
-from featviz.scattering import ScatteringFeatures
+from featviz.core.config import get_settings
+from featviz.data.datasets import load_mnist
+from featviz.analysis.embed import embed_2d
+from featviz.engine.features import FeatureCache, Preprocess, extract_features
+from featviz.engine.layers import LayerOutputs
+from featviz.study.scattering import ScatteringFeatures
 from timing import median_time, report
 
 def bare_forward(model, x, bs):

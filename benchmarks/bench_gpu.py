@@ -7,11 +7,11 @@ Usage (from the repository root, data and weights set as for the study):
 
 1. `featviz run --quick` (all notebooks, quick mode) on a copy of `nbs/` in a fresh cache, timed (`--no-study` skips it);
 2. the ResNet-50's pooled `layer4` features of `--images` MNIST training images (60,000 by default) with the
-   device's own settings from `featviz.distributed` (autocast bf16 where the GPU has it, channels-last, pinned
+   device's own settings from `featviz.engine.distributed` (autocast bf16 where the GPU has it, channels-last, pinned
    memory; the engine autocasts to bf16 only, so a GPU without bf16 extracts in fp32), timed after a warm-up,
    beside the same extraction in fp32 on the first 2,048 images: img/s of both and the largest relative difference
    of the autocast features;
-3. one openTSNE map (`featviz.embed.embed_2d`) of the first `--tsne` of those features (10,000 by default), timed;
+3. one openTSNE map (`featviz.analysis.embed.embed_2d`) of the first `--tsne` of those features (10,000 by default), timed;
 4. with `--nproc N` (N GPUs), step 2 again under `torchrun --standalone --nproc_per_node N`.
 
 Prints one table and writes it as JSON to `--out` (default `bench_gpu.json` in the current directory).
@@ -28,11 +28,11 @@ ROOT = HERE.parents[1]
 def extraction(images: int, bs: int, precision: str | None = None, cache=None):
     "Pooled layer4 features of the first `images` MNIST training images: (FeatureSet, settings used)."
     import torch
-    from featviz.data import load_mnist
-    from featviz.distributed import amp_precision, dist_state
-    from featviz.features import extract_features
-    from featviz.layers import LayerOutputs
-    from featviz.models import create_backbone
+    from featviz.data.datasets import load_mnist
+    from featviz.engine.distributed import amp_precision, dist_state
+    from featviz.engine.features import extract_features
+    from featviz.engine.layers import LayerOutputs
+    from featviz.study.models import create_backbone
     st = dist_state()
     prec = precision or amp_precision(st.device)
     if prec != 'bf16' or st.device.type != 'cuda': prec = 'fp32'   # the engine autocasts to bf16 only; a CPU stays exact
@@ -56,7 +56,7 @@ def main():
     ap.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:                                    # one rank of step 4
-        from featviz.features import FeatureCache
+        from featviz.engine.features import FeatureCache
         t0 = time.perf_counter()
         fs, info = extraction(a.images, a.bs, cache=FeatureCache(os.environ['BENCH_GPU_CACHE']))
         if int(os.environ.get('RANK', 0)) == 0: print(json.dumps(dict(info, seconds=fs.seconds, wall=time.perf_counter() - t0)))
@@ -80,7 +80,7 @@ def main():
     rows |= dict(extract_images=len(fs), extract_s=round(fs.seconds, 2), extract_img_per_s=round(len(fs) / fs.seconds),
                  fp32_img_per_s=round(len(ref) / ref.seconds),
                  autocast_max_rel_diff=float(np.abs(x - r).max() / max(np.abs(r).max(), 1e-12)))
-    from featviz.embed import embed_2d
+    from featviz.analysis.embed import embed_2d
     m = min(a.tsne, len(fs))
     t0 = time.perf_counter(); embed_2d(np.asarray(fs['layer4'][:m]), n_jobs=os.cpu_count() or 1)
     rows |= dict(tsne_points=m, tsne_s=round(time.perf_counter() - t0, 1))

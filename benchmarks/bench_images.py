@@ -1,4 +1,4 @@
-"""Peak memory of streaming an image folder through `featviz.images` into a feature array, for 10k and 100k images.
+"""Peak memory of streaming an image folder through `featviz.data.images` into a feature array, for 10k and 100k images.
 
 Writes `N` small images (mixed JPEG/PNG, 24-40 px, 10 class folders, 1 % broken: zero-byte, text, truncated) under
 `--dir`, then, in a fresh process per N: opens the folder (`load_folder`: listing + header probes), streams it
@@ -46,8 +46,9 @@ def measure(root: str, size: int, workers: int, bs: int, trace: bool) -> dict:
     import tracemalloc, warnings
     import torch
     from torch import nn
-    from featviz.images import load_folder, stream_features, _fastai_files
-    import featviz.features                                  # imports (fastai, torch._dynamo) before the baseline
+    from featviz.data.images import load_folder, _fastai_files
+    from featviz.engine.features import stream_features
+    import featviz.engine.features                                  # imports (fastai, torch._dynamo) before the baseline
     _fastai_files()
     torch.manual_seed(0); torch.set_num_threads(1)
     class Tiny(nn.Module):

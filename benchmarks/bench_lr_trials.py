@@ -10,11 +10,12 @@ Usage (the body's outputs come from the feature cache when present; --frozen-tri
 """
 import argparse, time, warnings
 import numpy as np, pandas as pd, torch
-from featviz.config import get_settings, seed_everything, resolve_device
-from featviz.data import load_mnist, image_dataloaders
-from featviz.features import extract_features
-from featviz.layers import LayerOutputs
-from featviz.models import (LR_CANDIDATES, create_model, featviz_learner, head_learner, lr_trials, choose_lr,
+from featviz.core.config import get_settings, seed_everything, resolve_device
+from featviz.data.datasets import load_mnist
+from featviz.study.models import image_dataloaders
+from featviz.engine.features import extract_features
+from featviz.engine.layers import LayerOutputs
+from featviz.study.models import (LR_CANDIDATES, create_model, featviz_learner, head_learner, lr_trials, choose_lr,
                             loader_preprocess, _uint8_images)
 
 DESIGNS = {'1 epoch x 16,000': (16000, 1), '1 epoch x 4,000': (4000, 1), '2 epochs x 8,000': (8000, 2)}

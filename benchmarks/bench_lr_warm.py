@@ -18,8 +18,8 @@ import argparse, glob, os, sys, time, warnings
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-from featviz.data import load_cifar10, stratified_indices, valid_indices
-from featviz.evaluation import evaluate, logistic_regression
+from featviz.data.datasets import load_cifar10, stratified_indices, valid_indices
+from featviz.analysis.evaluation import evaluate, logistic_regression
 
 # the chapter's feature sets: cache-file patterns (train/test) per name
 PATTERNS = {'scattering': 'cifar10-{split}-kymatio*-scattering-*.npy',

@@ -7,9 +7,10 @@ import argparse, warnings
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from featviz.config import get_settings, resolve_device, seed_everything
-from featviz.data import load_mnist, image_dataloaders
-from featviz.models import create_model, featviz_learner
+from featviz.core.config import get_settings, resolve_device, seed_everything
+from featviz.data.datasets import load_mnist
+from featviz.study.models import image_dataloaders
+from featviz.study.models import create_model, featviz_learner
 from timing import median_time, report
 
 def matmul_gflops(dtype, n=2048, repeat=5):

@@ -12,9 +12,14 @@ from dataclasses import dataclass, asdict, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .config import ENV_VARS, Settings, SettingsError, get_settings, resolve_device
-from .store import atomic_write, get_store
-from .site import SiteError, build_site, find_notebooks
+from .core.config import ENV_VARS, Settings, SettingsError, get_settings, resolve_device
+from .core.store import atomic_write, get_store
+from .report.site import SiteError, build_site, find_notebooks
+import featviz
+from . import __version__
+from .data.datasets import DATASETS, fastai_data_dir, locate_dataset
+from .study.chapters import RUN_ID_VARIABLE, new_run_id
+from .tool.explore import explore
 import yaml
 
 # %% auto #0
@@ -122,6 +127,7 @@ def _first_line(src: str) -> str:
     lines = [l for l in src.splitlines() if l.strip() and not l.lstrip().startswith('#|')]
     return (lines[0].strip() if lines else src.strip())[:100]
 
+# %% ../nbs/foundation/cli.ipynb #8f2621bb
 def run_notebook(path: str | Path, mode: str = 'quick', timeout: int | None = None, save: bool = True,
                  on_cell=None, on_start=None, kernel_log: str | Path | None = None) -> NotebookResult:
     "Execute notebook `path` in a fresh kernel in `mode`; save its cleaned outputs back on success."
@@ -235,6 +241,7 @@ def absolute_path_settings(environ=None) -> dict:
     return {k: os.path.abspath(Path(v).expanduser()) for k in PATH_VARIABLES
             if (v := environ.get(k)) and not Path(v).expanduser().is_absolute()}
 
+# %% ../nbs/foundation/cli.ipynb #c0e7837c
 def run_study(nbs_path: str | Path = 'nbs', mode: str | None = None, start: str | None = None,
               only: list[str] | None = None, timeout: int | None = None, settings: Settings | None = None,
               out=print, progress_every: float = 30.0) -> dict:
@@ -244,7 +251,6 @@ def run_study(nbs_path: str | Path = 'nbs', mode: str | None = None, start: str 
     todo = select_notebooks(study_notebooks(root), root, start, only)
     timeout = resolve_timeout(cfg.mode, timeout, root)
     store = get_store(cfg)
-    from featviz.study import RUN_ID_VARIABLE, new_run_id
     last = store.load_json('run/last') if store.exists('run/last', '.json') else {}
     resuming = start is not None and not last.get('ok', True) and last.get('mode') == cfg.mode and last.get('run_id')
     run_id = last['run_id'] if resuming else new_run_id(cfg.mode)   # every kernel records it in its chapter's summary;
@@ -271,6 +277,7 @@ def run_study(nbs_path: str | Path = 'nbs', mode: str | None = None, start: str 
     store.save_json('run/last', log)
     return log
 
+# %% ../nbs/foundation/cli.ipynb #7e8805ff
 def _run_all(todo, root, cfg, timeout, store, log, tty, say, counter, progress_every):
     "The loop of `run_study`: each notebook in turn, logged, stopping at the first failure."
     for k, p in enumerate(todo, 1):
@@ -291,11 +298,11 @@ def _run_all(todo, root, cfg, timeout, store, log, tty, say, counter, progress_e
 
 # %% ../nbs/foundation/cli.ipynb #f2031d13
 _DATA_NAMES = dict(mnist='MNIST', cifar10='CIFAR-10')
+
 _DATA_FILES = dict(mnist='the MNIST IDX files (train-images-idx3-ubyte.gz, ...)',
                    cifar10='cifar-10-python.tar.gz')
 
 def _check_data(cfg: Settings, lines: list, missing: list):
-    from featviz.data import DATASETS, fastai_data_dir, locate_dataset
     if cfg.data_dir is not None and not cfg.data_dir.exists():
         lines.append(f"data: FEATVIZ_DATA={cfg.data_dir} (does not exist)")
         missing.append(f"FEATVIZ_DATA={cfg.data_dir} does not exist: set FEATVIZ_DATA to a directory holding "
@@ -342,6 +349,7 @@ def _check_weights(cfg: Settings, lines: list, missing: list):
         missing.append(f"FEATVIZ_WEIGHTS unset: torchvision weights for {cfg.arch} will be downloaded on first use "
                        f"— offline, set FEATVIZ_WEIGHTS=/path/to/checkpoint.pth and FEATVIZ_ARCH=<its architecture>")
 
+# %% ../nbs/foundation/cli.ipynb #fc253b3a
 def _writable(d: Path) -> bool:
     while not d.exists(): d = d.parent
     return os.access(d, os.W_OK)
@@ -372,7 +380,9 @@ def info_text(settings: Settings | None = None) -> str:
 
 # %% ../nbs/foundation/cli.ipynb #da867da3
 STUDY_DIR = 'featviz-study'                         # the study folder `featviz run` makes outside a clone
+
 STUDY_MARK = '.featviz-study'                       # marks a folder as one
+
 SITE_FILES = ('_quarto.yml', 'nbdev.yml', 'sidebar.yml', 'styles.css')
 
 class StudyConflict(ValueError):
@@ -391,7 +401,6 @@ def project_nbs(cwd: str | Path | None = None) -> Path | None:
 
 def shipped_study() -> Path:
     "The study's notebooks and site configuration installed with featviz (`featviz/nbs`; `nbs/` in a source tree)."
-    import featviz
     pkg = Path(featviz.__file__).resolve().parent
     for d in (pkg/'nbs', pkg.parent/'nbs'):
         if (d/'sidebar.yml').is_file(): return d
@@ -409,9 +418,9 @@ def _content(path: Path):
     if path.suffix != '.ipynb': return path.read_text()
     return [(c['cell_type'], ''.join(c['source'])) for c in json.loads(path.read_text())['cells']]
 
+# %% ../nbs/foundation/cli.ipynb #7cae880c
 def sync_study(dest: str | Path = STUDY_DIR, force: bool = False, src: str | Path | None = None) -> dict:
     "Copy the shipped study (or `src`) into `dest`: missing files added, unchanged ones kept, edited ones only if `force`."
-    from featviz import __version__
     src, dest = Path(src) if src is not None else shipped_study(), Path(dest)
     done = dict(copied=[], kept=[], replaced=[])
     changed = [f for f in study_files(src) if (dest/f).exists() and _content(dest/f) != _content(src/f)]
@@ -438,7 +447,34 @@ def study_folder(cwd: str | Path | None = None) -> Path:
 _WHERE = (" Without --nbs: in a clone of the project, its nbs/; outside one, the study folder the working directory is "
           "in, else ./featviz-study/ (made from the notebooks installed with featviz).")
 
+# %% ../nbs/foundation/cli.ipynb #3204bb26
+def _add_explore(sub) -> None:
+    "The `explore` subcommand's arguments (explore's options)."
+    e = sub.add_parser('explore', help="maps, cluster metrics and probes of a CNN's layers on your own images",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Explore what a CNN's layers make of your images: per layer an openTSNE map, kNN accuracy, "
+                                   "silhouette, trustworthiness, a linear probe, the most isolated images and the most "
+                                   "confused class pairs, in one offline report. Unreadable files are skipped and listed.",
+                       epilog=_EXPLORE_EXAMPLES)
+    e.add_argument('path', metavar='PATH', help="a folder: PATH/<class>/* or PATH/{train,valid}/<class>/* (labelled), "
+                                                "a flat folder of images (unlabelled), or a folder of IDX files")
+    e.add_argument('--model', default='resnet50', metavar='NAME|CHECKPOINT',
+                   help="a torchvision or timm model name, or a checkpoint file (default: resnet50; FEATVIZ_WEIGHTS is "
+                        "used for it when set)")
+    e.add_argument('--layers', nargs='+', metavar='LAYER', help="layer names (default: the last three stages of the body)")
+    e.add_argument('--size', type=int, metavar='N', help="input side in pixels (default: the weights' own preprocessing)")
+    e.add_argument('--max-images', type=int, metavar='N', help="at most N images, class-stratified")
+    e.add_argument('--split', metavar='NAME', help="which split of a train/valid folder (default: test, valid or val)")
+    e.add_argument('--out', metavar='DIR', help="report folder (default: ./featviz-explore-<folder name>)")
+    e.add_argument('--bs', type=int, default=64, metavar='N',
+                   help="images per batch (default: 64); under torchrun each process extracts whole batches")
+    e.add_argument('--no-cache', action='store_true', help="do not keep features in the cache (FEATVIZ_CACHE)")
+    e.add_argument('--jobs', type=int, default=os.cpu_count() or 1, metavar='N',
+                   help="CPU threads for t-SNE and the neighbour searches (default: all cores)")
+
+# %% ../nbs/foundation/cli.ipynb #50d4002c
 def _parser() -> argparse.ArgumentParser:
+    "The command line: `run`, `site`, `info`, `init` and `explore` (`_add_explore`)."
     p = argparse.ArgumentParser(prog='featviz', description="Run the featviz study, build its report site, check the setup, "
                                                            "explore your own images.")
     sub = p.add_subparsers(dest='command', metavar='{run,site,info,init,explore}')
@@ -469,29 +505,10 @@ def _parser() -> argparse.ArgumentParser:
                                    "already there are kept, edited ones are reported (and replaced only with --force).")
     i.add_argument('dir', nargs='?', default=STUDY_DIR, metavar='DIR', help=f"study folder (default: ./{STUDY_DIR})")
     i.add_argument('--force', action='store_true', help="replace notebooks that differ from the installed ones")
-    e = sub.add_parser('explore', help="maps, cluster metrics and probes of a CNN's layers on your own images",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description="Explore what a CNN's layers make of your images: per layer an openTSNE map, kNN accuracy, "
-                                   "silhouette, trustworthiness, a linear probe, the most isolated images and the most "
-                                   "confused class pairs, in one offline report. Unreadable files are skipped and listed.",
-                       epilog=_EXPLORE_EXAMPLES)
-    e.add_argument('path', metavar='PATH', help="a folder: PATH/<class>/* or PATH/{train,valid}/<class>/* (labelled), "
-                                                "a flat folder of images (unlabelled), or a folder of IDX files")
-    e.add_argument('--model', default='resnet50', metavar='NAME|CHECKPOINT',
-                   help="a torchvision or timm model name, or a checkpoint file (default: resnet50; FEATVIZ_WEIGHTS is "
-                        "used for it when set)")
-    e.add_argument('--layers', nargs='+', metavar='LAYER', help="layer names (default: the last three stages of the body)")
-    e.add_argument('--size', type=int, metavar='N', help="input side in pixels (default: the weights' own preprocessing)")
-    e.add_argument('--max-images', type=int, metavar='N', help="at most N images, class-stratified")
-    e.add_argument('--split', metavar='NAME', help="which split of a train/valid folder (default: test, valid or val)")
-    e.add_argument('--out', metavar='DIR', help="report folder (default: ./featviz-explore-<folder name>)")
-    e.add_argument('--bs', type=int, default=64, metavar='N',
-                   help="images per batch (default: 64); under torchrun each process extracts whole batches")
-    e.add_argument('--no-cache', action='store_true', help="do not keep features in the cache (FEATVIZ_CACHE)")
-    e.add_argument('--jobs', type=int, default=os.cpu_count() or 1, metavar='N',
-                   help="CPU threads for t-SNE and the neighbour searches (default: all cores)")
+    _add_explore(sub)
     return p
 
+# %% ../nbs/foundation/cli.ipynb #2f3193b2
 _EXPLORE_EXAMPLES = """examples:
   featviz explore ~/pets                               ResNet-50, its own 224 px preprocessing
   featviz explore ~/pets --model resnet18 --size 64    smaller and faster
@@ -543,8 +560,8 @@ def _cmd_init(a) -> int:
           f"{len(done['kept'])} kept; run it with: featviz run --nbs {folder}")
     return 0
 
+# %% ../nbs/foundation/cli.ipynb #3cd3e100
 def _cmd_explore(a) -> int:
-    from .explore import explore
     path = Path(a.path).expanduser()
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist: pass the folder that holds your images")
     with warnings.catch_warnings():

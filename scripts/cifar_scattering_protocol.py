@@ -27,12 +27,12 @@ import pandas as pd
 import torch
 from torchvision.transforms import v2
 
-from featviz.config import get_settings, seed_everything
-from featviz.data import load_cifar10
-from featviz.evaluation import evaluate, logistic_regression, sgd_probe
-from featviz.features import Preprocess, ScatteringFeatures, extract_features
-from featviz.layers import layer_features
-from featviz.models import create_model
+from featviz.core.config import get_settings, seed_everything
+from featviz.data.datasets import load_cifar10
+from featviz.analysis.evaluation import evaluate, logistic_regression, sgd_probe
+from featviz.engine.features import Preprocess, ScatteringFeatures, extract_features
+from featviz.engine.layers import layer_features
+from featviz.study.models import create_model
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 WEIGHT_DECAY = 5e-4

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 import numpy as np, torch
 from skimage import data
-from featviz.models import create_backbone
-from featviz.config import get_settings
+from featviz.study.models import create_backbone
+from featviz.core.config import get_settings
 
 def chelsea_features(body) -> np.ndarray:
     from fastai.vision.core import imagenet_stats

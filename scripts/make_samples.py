@@ -5,8 +5,8 @@ MNIST: 1,000 train + 1,000 test images; CIFAR-10: 450 train + 450 test images fr
 test rows 0-999. Both class-stratified with seed 0.
 """
 from pathlib import Path
-from featviz.config import get_settings
-from featviz.data import load_mnist, load_cifar10, write_sample
+from featviz.core.config import get_settings
+from featviz.data.datasets import load_mnist, load_cifar10, write_sample
 
 if __name__ == '__main__':
     s = get_settings(mode='full')

@@ -7,14 +7,14 @@ After `featviz run --full` (same FEATVIZ_CACHE), run from the repository root:
 
 It reads the home page's saved results (`$FEATVIZ_CACHE/artifacts/index/results.json`: headline table, verdicts, run
 id) and the run log (`run/last.json`: wall time per notebook), refuses anything that is not one complete full run,
-and writes `results/full-run.json` (committed) and the README section rendered by `featviz.verdicts.results_markdown`.
+and writes `results/full-run.json` (committed) and the README section rendered by `featviz.study.verdicts.results_markdown`.
 """
 import argparse, json, sys
 from pathlib import Path
 
-from featviz.config import get_settings
-from featviz.store import atomic_write, get_store
-from featviz.verdicts import results_markdown, replace_readme_results
+from featviz.core.config import get_settings
+from featviz.core.store import atomic_write, get_store
+from featviz.study.verdicts import results_markdown, replace_readme_results
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT, README = ROOT/'results'/'full-run.json', ROOT/'README.md'

@@ -39,14 +39,14 @@ class SmallNet(nn.Module):
 
 
 def extract(a):
-    from featviz.data import load_sample
-    from featviz.features import FeatureCache, Preprocess, extract_features
-    from featviz.layers import LayerOutputs
+    from featviz.data.datasets import load_sample
+    from featviz.engine.features import FeatureCache, Preprocess, extract_features
+    from featviz.engine.layers import LayerOutputs
     logging.basicConfig(level=logging.INFO, format='%(name)s: %(message)s')
     data = load_sample('mnist')
     if a.model == 'small': fn, pre = LayerOutputs(SmallNet(), ['c1', 'c2']), Preprocess(n_channels=1, stats=None)
     else:
-        from featviz.models import create_backbone
+        from featviz.study.models import create_backbone
         body, _ = create_backbone('resnet50')
         fn, pre = LayerOutputs(body, ['layer3', 'layer4']), Preprocess()
     where = dict(out_dir=Path(a.cache)/'out') if a.no_cache else dict(cache=FeatureCache(Path(a.cache)/'features'))
@@ -55,11 +55,12 @@ def extract(a):
 
 
 def finetune(a):
-    from featviz.config import Settings
-    from featviz.data import load_sample, image_dataloaders
-    from featviz.distributed import rank_device
-    from featviz.models import create_model, featviz_learner, fine_tune, save_finetuned
-    from featviz.store import ArtifactStore
+    from featviz.core.config import Settings
+    from featviz.data.datasets import load_sample
+    from featviz.study.models import image_dataloaders
+    from featviz.engine.distributed import rank_device
+    from featviz.study.models import create_model, featviz_learner, fine_tune, save_finetuned
+    from featviz.core.store import ArtifactStore
     from fastai.basics import Callback
     class CountBatches(Callback):
         "Training batches this rank ran (a rank's share of each epoch under fastai's DistributedDL)."

@@ -1,4 +1,4 @@
-"`featviz.backbones`: the study's ResNet-50 checkpoint through `load_backbone` equals `featviz.models.create_backbone`; bad input."
+"`featviz.engine.backbones`: the study's ResNet-50 checkpoint through `load_backbone` equals `featviz.study.models.create_backbone`; bad input."
 import os
 from pathlib import Path
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from featviz import backbones as B
-from featviz.config import get_settings
+import featviz.engine.backbones as B
+from featviz.core.config import get_settings
 
 SHARED_WEIGHTS = Path(__file__).resolve().parents[1].parent/'shared'/'weights'/'resnet50-imagenet-v1.pth'
 
@@ -19,11 +19,11 @@ def r50_checkpoint():
 
 def test_checkpoint_gives_create_backbone_features(r50_checkpoint):
     "Same weights, same v1 strides, same pooled features as today's create_backbone, on real images."
-    from featviz.data import load_sample
-    from featviz.features import Preprocess, extract_features
-    from featviz.layers import LayerOutputs
-    from featviz.images import from_arrays
-    from featviz.models import create_backbone
+    from featviz.data.datasets import load_sample
+    from featviz.engine.features import Preprocess, extract_features
+    from featviz.engine.layers import LayerOutputs
+    from featviz.data.images import from_arrays
+    from featviz.study.models import create_backbone
     s = get_settings(weights=r50_checkpoint, arch='resnet50')
     bb = B.load_backbone('resnet50', settings=s)
     assert bb.weights == str(r50_checkpoint) and bb.info['stride_in_1x1'] is True
@@ -67,7 +67,7 @@ def test_offline_download_names_the_setting(monkeypatch):
         B.load_backbone('resnet18')
 
 def test_layer_that_cannot_be_pooled():
-    from featviz.layers import LayerError
+    from featviz.engine.layers import LayerError
     att = nn.MultiheadAttention(8, 2, batch_first=True)
     class Net(nn.Module):
         def __init__(self): super().__init__(); self.conv, self.att = nn.Conv2d(3, 8, 3), att
@@ -86,8 +86,8 @@ def test_timm_by_name():
 def test_vit_blocks_pool_over_tokens():
     "A randomly initialised small torchvision ViT: its encoder blocks give one D-vector per image (the mean of the tokens)."
     from torchvision.models import VisionTransformer
-    from featviz.features import extract_features
-    from featviz.layers import LayerOutputs, layer_names
+    from featviz.engine.features import extract_features
+    from featviz.engine.layers import LayerOutputs, layer_names
     torch.manual_seed(0)
     vit = VisionTransformer(image_size=32, patch_size=16, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64)
     blocks = [n for n in layer_names(vit) if n.startswith('encoder.layers.encoder_layer_') and n.count('.') == 2]
@@ -101,7 +101,7 @@ def test_vit_blocks_pool_over_tokens():
         assert fs[b].shape == (5, 32) and fs.shapes[b] == (5, 32)
         np.testing.assert_allclose(fs[b], out[b].mean(1).numpy(), atol=1e-5)
         np.testing.assert_allclose(cls[b], out[b][:, 0].numpy(), atol=1e-5)
-    from featviz.layers import LayerError
+    from featviz.engine.layers import LayerError
     with pytest.raises(LayerError, match=r"'encoder.layers.encoder_layer_1.self_attention' \(MultiheadAttention\) returns a tuple"):
         B.check_layers(vit, 'encoder.layers.encoder_layer_1.self_attention')
     with pytest.raises(ValueError, match=r"VisionTransformer takes 32×32 images only"): B.load_backbone(vit, size=64)

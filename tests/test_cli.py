@@ -7,8 +7,8 @@ import pytest
 from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell
 
 from featviz.cli import STUDY_DIR, main, resolve_timeout, run_study, study_files
-from featviz.config import get_settings
-from featviz.store import get_store
+from featviz.core.config import get_settings
+from featviz.core.store import get_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from featviz.config import get_settings, SettingsError, Settings, subset_sizes
-from featviz.store import ArtifactStore, atomic_write
+from featviz.core.config import get_settings, SettingsError, Settings, subset_sizes
+from featviz.core.store import ArtifactStore, atomic_write
 
 def test_env_settings(monkeypatch, tmp_path):
     monkeypatch.setenv('FEATVIZ_MODE', 'full'); monkeypatch.setenv('FEATVIZ_DATA', str(tmp_path))

@@ -1,11 +1,11 @@
-"Bad input and source resolution for `featviz.data`: each case checks the message a user sees."
+"Bad input and source resolution for `featviz.data.datasets`: each case checks the message a user sees."
 import gzip, io, pickle, struct, tarfile, warnings
 from pathlib import Path
 import numpy as np
 import pytest
 
-from featviz import data as D
-from featviz.config import get_settings
+import featviz.data.datasets as D
+from featviz.core.config import get_settings
 
 def write_idx(path, arr, compress=True):
     arr = np.asarray(arr, dtype=np.uint8)

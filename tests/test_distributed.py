@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from featviz.distributed import shard, dist_state, launched
-from featviz.features import FeatureCache
+from featviz.engine.distributed import shard, dist_state, launched
+from featviz.engine.features import FeatureCache
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = Path(__file__).with_name('distributed_job.py')
@@ -113,8 +113,8 @@ def test_two_process_fine_tuning(tmp_path):
     assert [r['train_batches'] for r in res] == [8, 8]              # each rank ran half of 2 epochs x 8 batches of 32
     assert [r['saves'] for r in res] == [1, 0]                      # rank 0 saved, rank 1 did not
     assert [p.name for p in (tmp_path/'artifacts').rglob('*') if p.is_file()] == ['model.pt']
-    from featviz.models import load_finetuned
-    from featviz.store import ArtifactStore
+    from featviz.study.models import load_finetuned
+    from featviz.core.store import ArtifactStore
     model, meta = load_finetuned(ArtifactStore(tmp_path/'artifacts'), 'ft/model')
     assert meta['arch'] == 'resnet18' and meta['mode'] == 'test'
     assert abs(sum(float(p.detach().double().sum()) for p in model.parameters()) - res[0]['checksum']) < 1e-6

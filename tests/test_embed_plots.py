@@ -6,9 +6,9 @@ import pytest
 from PIL import Image
 from sklearn.datasets import make_blobs
 
-from featviz.embed import cluster_metrics, embed_2d, knn_accuracy, metrics_table
-from featviz.plots import grid_sample, interactive_scatter, label_scatter, save_html, thumbnail_scatter
-from featviz.store import ArtifactStore
+from featviz.analysis.embed import cluster_metrics, embed_2d, knn_accuracy, metrics_table
+from featviz.report.plots import grid_sample, interactive_scatter, label_scatter, save_html, thumbnail_scatter
+from featviz.core.store import ArtifactStore
 
 @pytest.fixture(scope='module')
 def blobs():

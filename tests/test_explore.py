@@ -1,4 +1,4 @@
-"`featviz explore` and `featviz.explore.explore` on small generated folders: broken files listed, report written, errors named."
+"`featviz explore` and `featviz.tool.explore.explore` on small generated folders: broken files listed, report written, errors named."
 import re
 from pathlib import Path
 
@@ -8,9 +8,9 @@ import torch, torchvision
 from PIL import Image
 
 from featviz.cli import main
-from featviz.explore import ExploreError, explore
-from featviz.explorer import read_explorer
-from featviz.site import remote_resources
+from featviz.tool.explore import ExploreError, explore
+from featviz.report.explorer import read_explorer
+from featviz.report.site import remote_resources
 
 
 def make_folder(root: Path, classes=('cat', 'dog', 'fox'), n=10, broken=True) -> tuple[Path, list[str]]:

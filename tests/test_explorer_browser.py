@@ -18,10 +18,10 @@ import pytest
 from conftest import headless_chromium
 from PIL import Image
 
-from featviz.explorer import build_explorer, explorer_files, read_explorer
-from featviz.site import remote_resources
-from featviz.store import ArtifactStore, get_store
-from featviz.study import AllDigitsSummary, layer_key
+from featviz.report.explorer import build_explorer, explorer_files, read_explorer
+from featviz.report.site import remote_resources
+from featviz.core.store import ArtifactStore, get_store
+from featviz.study.chapters import AllDigitsSummary, layer_key
 
 pytestmark = pytest.mark.slow
 CHROMIUM = next(filter(None, map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome'))), None)
@@ -300,7 +300,7 @@ def test_chapter_explorer_contents():
 
 def test_site_carries_the_chapter_explorer(browser, tmp_path):
     "`build_site` copies chapter 08's explorer from the store; the chapter page's link opens it in the browser, no errors."
-    from featviz.site import build_site
+    from featviz.report.site import build_site
     path = CHAPTER_PAGE
     if not path.exists(): pytest.skip(f'no explorer of chapter 08 at {path}: run it first (featviz run --quick --only 08)')
     nb = Path(__file__).resolve().parents[1]/'nbs'/'08_all_digits.ipynb'

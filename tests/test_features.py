@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from featviz.features import FeatureCache, Preprocess, extract_features, model_fingerprint
-from featviz.layers import LayerError, LayerOutputs, hook_count as n_hooks, layer_names
-from featviz.scattering import ScatteringFeatures, patch_scipy_sph_harm
+from featviz.engine.features import FeatureCache, Preprocess, extract_features, model_fingerprint
+from featviz.engine.layers import LayerError, LayerOutputs, hook_count as n_hooks, layer_names
+from featviz.study.scattering import ScatteringFeatures, patch_scipy_sph_harm
 
 def images(n=64, shape=(28, 28), seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, *shape), dtype=np.uint8)
@@ -189,7 +189,7 @@ def test_streaming_output_does_not_hold_the_dataset_in_memory(tmp_path, where):
 
 def test_kymatio_torch_imports_in_a_fresh_process_under_current_scipy():
     code = ("import scipy, scipy.special as s; had = hasattr(s, 'sph_harm'); "
-            "from featviz.scattering import import_kymatio_torch; kt = import_kymatio_torch(); "
+            "from featviz.study.scattering import import_kymatio_torch; kt = import_kymatio_torch(); "
             "from kymatio.torch import Scattering2D, HarmonicScattering3D; "
             "print(scipy.__version__, had, hasattr(s, 'sph_harm'))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
@@ -227,7 +227,7 @@ def test_sph_harm_shim_matches_the_old_convention():
     assert patch_scipy_sph_harm() is False                       # idempotent
 
 def test_harmonic_scattering_3d_runs_with_the_shim():
-    from featviz.scattering import import_kymatio_torch
+    from featviz.study.scattering import import_kymatio_torch
     s3 = import_kymatio_torch().HarmonicScattering3D(J=1, shape=(8, 8, 8), L=1)
     out = s3(torch.rand(1, 8, 8, 8))
     assert torch.isfinite(out).all() and out.abs().sum() > 0

@@ -1,12 +1,13 @@
-"Bad input for `featviz.images`, each with the message the user sees; streaming a folder through the feature engine."
+"Bad input for `featviz.data.images`, each with the message the user sees; streaming a folder through the feature engine."
 import warnings
 from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
 
-from featviz.data import DataError
-from featviz import images as I
+from featviz.data.datasets import DataError
+import featviz.data.images as I
+from featviz.engine.features import stream_features
 
 def make_folder(root, classes=('cat', 'dog'), n=3, grey=()):
     rng = np.random.default_rng(0)
@@ -112,8 +113,8 @@ def test_stream_through_the_feature_engine(tmp_path):
     make_folder(tmp_path, n=5)
     ds, _ = load_quietly(tmp_path)
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-    fs = I.stream_features(net, ds.stream(size=16, bs=3, num_workers=2))
+    fs = stream_features(net, ds.stream(size=16, bs=3, num_workers=2))
     assert fs['output'].shape == (10, 4) and fs.labels.tolist() == [0] * 5 + [1] * 5
-    from featviz.features import extract_features
+    from featviz.engine.features import extract_features
     ref = extract_features(net, ds.images(size=16)[0], progress=False)['output']
     np.testing.assert_allclose(fs['output'], ref, atol=1e-6)

@@ -1,14 +1,14 @@
-"Backbone loading (through featviz.backbones' reader): checkpoint formats, the v1 stride layout, and the errors a user sees."
+"Backbone loading (through featviz.engine.backbones' reader): checkpoint formats, the v1 stride layout, and the errors a user sees."
 import os, sys
 from pathlib import Path
 import numpy as np
 import pytest
 import torch, torchvision
 
-from featviz.config import get_settings
-from featviz.models import (create_backbone, load_checkpoint, WeightsError, FeatvizNet, featviz_head,
+from featviz.core.config import get_settings
+from featviz.study.models import (create_backbone, load_checkpoint, WeightsError, FeatvizNet, featviz_head,
                             save_finetuned, load_finetuned, create_model, ARCHS)
-from featviz.store import ArtifactStore
+from featviz.core.store import ArtifactStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'scripts'))
 SHARED_WEIGHTS = Path(__file__).resolve().parents[2]/'shared'/'weights'/'resnet50-imagenet-v1.pth'
@@ -103,7 +103,7 @@ def test_saved_model_round_trip(tmp_path):
     with torch.inference_mode(): assert torch.equal(back(x), want)
 
 def test_get_finetuned_loads_or_trains_in_quick_mode_only(tmp_path, monkeypatch):
-    from featviz.models import get_finetuned, LR_CANDIDATES
+    from featviz.study.models import get_finetuned, LR_CANDIDATES
     real = torchvision.models.get_model
     def offline(arch, weights=None):
         if weights is not None: raise OSError('offline')

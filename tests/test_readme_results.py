@@ -1,10 +1,10 @@
 """The README's results are the last full run's (issue 15): the section between the README's results markers is
-exactly what `featviz.verdicts.results_markdown` renders from `results/full-run.json`, that file records one complete
+exactly what `featviz.study.verdicts.results_markdown` renders from `results/full-run.json`, that file records one complete
 full run, and it is the run whose outputs the committed home page shows."""
 import json
 from pathlib import Path
 
-from featviz.verdicts import README_END, README_START, results_markdown, replace_readme_results
+from featviz.study.verdicts import README_END, README_START, results_markdown, replace_readme_results
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = ROOT/'results'/'full-run.json'

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from featviz.site import build_site
+from featviz.report.site import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def test_no_machine_paths_in_the_site(site):
     found = {f"{p.relative_to(out)}: {m.group(0)[:80]}" for p in sorted(out.rglob('*.html'))
              for m in MACHINE_PATH.finditer(_text(p))}
     assert not found, "absolute machine paths in the committed outputs (re-run the notebook; print paths through " \
-                      "featviz.config.display_path):\n" + '\n'.join(sorted(found))
+                      "featviz.core.config.display_path):\n" + '\n'.join(sorted(found))
 
 def test_no_third_party_warnings_in_the_site(site):
     out, _ = site

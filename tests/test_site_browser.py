@@ -13,7 +13,7 @@ import yaml
 from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell
 
 from featviz.cli import run_study
-from featviz.site import build_site, read_sidebar
+from featviz.report.site import build_site, read_sidebar
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +113,7 @@ def _open(browser, url):
 def test_every_page(site, server, browser):
     "Each page loads with its title, every image decodes, no console errors, and the sidebar links every chapter."
     chapters = {p for item in read_sidebar(site['nbs']) for p in item.pages()}
-    assert {'index.html', 'baseline.html', 'foundation/site.html', 'browser_check.html'} <= chapters
+    assert {'index.html', 'baseline.html', 'foundation/report/site.html', 'browser_check.html'} <= chapters
     n_images = {}
     for page in site['pages']:
         errors = _open(browser, server + page.page)

@@ -3,9 +3,9 @@ import dataclasses, math, typing
 
 import pytest
 
-from featviz.config import get_settings
-from featviz.store import ArtifactStore, get_store
-from featviz.study import (SUMMARIES, ClusterScores, EvaluationSummary, Record, SummaryError, result_key)
+from featviz.core.config import get_settings
+from featviz.core.store import ArtifactStore, get_store
+from featviz.study.chapters import (SUMMARIES, ClusterScores, EvaluationSummary, Record, SummaryError, result_key)
 
 STUDY_STORE = get_store(get_settings())     # read at import, before conftest isolates each test's FEATVIZ_CACHE
 

@@ -1,0 +1,1 @@
+"""Image sets: the verified MNIST / CIFAR-10 loaders and the validation split (`datasets`), and any labelled image set — folders, IDX quartets, arrays, torch Datasets — streamed in batches (`images`). Imports only `core`."""

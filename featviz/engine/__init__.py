@@ -1,0 +1,1 @@
+"""The feature engine: processes and devices (`distributed`), batched extraction with its cache and shards (`features`), named layers through hooks (`layers`), any CNN by name or checkpoint (`backbones`). Imports `data` and `core`."""

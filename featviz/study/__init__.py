@@ -1,0 +1,1 @@
+"""The study of the old report: its network and training (`models`), scattering (`scattering`), activation maps (`activation_maps`), chapter setup and typed summaries (`chapters`), and the verdicts (`verdicts`). Imports `report` and below; never the tool."""
