@@ -2,7 +2,9 @@
 
 Modules:
 
+- `featviz.analysis.audit`: Mislabelled, duplicated and leaked images and outliers, found from a CNN's features and the labels: functions on arrays that return ranked tables, and the detection quality each reaches on images whose answers are known.
 - `featviz.analysis.baseline`: Before any network: how far do MNIST's average digits get us? The old report's Figure 1 and its 64.5 % baseline, measured.
+- `featviz.analysis.cka`: How similar two layers' representations of the same inputs are, up to rotation and scale: linear centered kernel alignment, unbiased by default and computed in feature space so 70,000 rows fit, its minibatch estimator, a layer-by-layer matrix and an interval from subsamples.
 - `featviz.analysis.embed`: t-SNE (openTSNE by default, scikit-learn's as an option, UMAP if installed) and the numbers that say how well a feature set and its map separate the classes: silhouette, kNN accuracy, trustworthiness.
 - `featviz.analysis.evaluation`: Nearest class mean, logistic regression and random forest on pixels and on each feature set, the fine-tuned CNN, and a linear probe of every layer.
 - `featviz.analysis.metrics`: Accuracy, macro-F1 and per-class precision and recall of a classifier's predictions, computed the same way by every chapter that scores one.

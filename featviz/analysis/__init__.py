@@ -1,1 +1,1 @@
-"""Numbers from features, arrays in and tables out: maps and cluster metrics (`embed`), classification metrics and intervals (`metrics`), the nearest-class-mean baseline (`baseline`), probes and evaluation (`evaluation`). Imports the engine and below."""
+"""Numbers from features, arrays in and tables out: maps and cluster metrics (`embed`), classification metrics and intervals (`metrics`), linear CKA (`cka`), the audit's detectors (`audit`), the nearest-class-mean baseline (`baseline`), probes and evaluation (`evaluation`). Imports the engine and below."""
