@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from featviz.report.site import build_site
+from featviz.report.site import build_site, page_defects
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,9 +31,9 @@ def test_patterns_catch_what_they_must():
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp('site')
-    pages = build_site(ROOT/'nbs', out)
-    return out, pages
+    out, notes = tmp_path_factory.mktemp('site'), []
+    pages = build_site(ROOT/'nbs', out, store=tmp_path_factory.mktemp('empty-store'), note=notes.append)
+    return out, pages, notes
 
 def _text(p: Path) -> str:
     "A page's visible text and attribute values, with the embedded images (base64) dropped."
@@ -41,20 +41,33 @@ def _text(p: Path) -> str:
     return html.unescape(s)
 
 def test_no_machine_paths_in_the_site(site):
-    out, _ = site
+    out = site[0]
     found = {f"{p.relative_to(out)}: {m.group(0)[:80]}" for p in sorted(out.rglob('*.html'))
              for m in MACHINE_PATH.finditer(_text(p))}
     assert not found, "absolute machine paths in the committed outputs (re-run the notebook; print paths through " \
                       "featviz.core.config.display_path):\n" + '\n'.join(sorted(found))
 
 def test_no_third_party_warnings_in_the_site(site):
-    out, _ = site
+    out = site[0]
     found = {f"{p.relative_to(out)}: {m.group(0)}" for p in sorted(out.rglob('*.html')) for m in WARNING_LINE.finditer(_text(p))}
     assert not found, "warning text in the committed outputs (filter it narrowly at its source and re-run):\n" + '\n'.join(sorted(found))
 
 def test_home_page_shows_no_code(site):
-    out, _ = site
+    out = site[0]
     page = (out/'index.html').read_text()
     inputs = re.findall(r'<div class="jp-Cell jp-CodeCell[^"]*"(?:(?!jp-Cell-outputWrapper).)*?jp-InputArea', page, flags=re.S)
     assert 'jp-InputArea' not in page, f"the home page shows {len(inputs) or 'some'} code cell(s): mark them #| echo: false"
     assert 'Conclusion' in page and '<table' in page, "the home page lost its headline table or conclusion"
+
+def test_no_reader_defects_in_the_site(site):
+    "Issue 21: no directive heading, Quarto syntax, Markdown template, placeholder alt text or dead link on any page."
+    out, pages, _ = site
+    assert len(pages) >= 28
+    found = {p.page: d for p in pages if (d := page_defects((out/p.page).read_text(), p.page, out))}
+    assert found == {}, f"pages a reader should not see this way: {found}"
+
+def test_site_says_in_one_line_what_it_left_out(site):
+    "Built without the artifact store that holds chapter 08's explorer: the link is replaced, and one note says so."
+    out, _, notes = site
+    assert len(notes) == 1 and 'all_digits.html -> explorers/08_all_digits/explorer.html' in notes[0], notes
+    assert 'not in this build of the site' in (out/'all_digits.html').read_text()

@@ -13,7 +13,7 @@ import yaml
 from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell
 
 from featviz.cli import run_study
-from featviz.report.site import build_site, read_sidebar
+from featviz.report.site import build_site, page_defects, read_sidebar
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,6 +118,7 @@ def test_every_page(site, server, browser):
     for page in site['pages']:
         errors = _open(browser, server + page.page)
         assert errors == [], f'{page.page}: console errors {errors}'
+        assert page_defects((site['out']/page.page).read_text(), page.page, site['out']) == [], page.page
         assert browser.title.startswith(page.title), (page.page, browser.title)
         assert browser.execute_script("return document.querySelector('main.fv-content h1') !== null"), page.page
         imgs = browser.execute_script("return Array.from(document.images).map(i => [i.currentSrc.slice(0, 40), i.complete, i.naturalWidth])")
@@ -130,6 +131,19 @@ def test_every_page(site, server, browser):
         active = browser.execute_script("return Array.from(document.querySelectorAll('nav.fv-sidebar a.active')).map(a => a.href)")
         if page.page in chapters: assert active == [server + page.page], page.page
     assert n_images['browser_check.html'] >= 1 and n_images['baseline.html'] >= 1   # the image check has work to do
+
+def test_the_defect_check_fails_on_seeded_pages(site, server, browser):
+    "A test of the test: a page seeded with each defect a reader must not see is caught, one finding per defect."
+    seeded = {'| export': '<h2>| export</h2>', 'Quarto': '<p>source{target="_blank"}</p>',
+              'template': '<pre>Markdown(f"""{x}""")</pre>',
+              'alt text': '<img alt="No description has been provided for this image" src="data:,">',
+              'dead link': '<a href="no-such-page.html">x</a>'}
+    for what, html in seeded.items():
+        page = f"seeded-{len(html)}.html"
+        (site['out']/page).write_text(f'<!DOCTYPE html><html><head><title>s</title></head><body><h1>S</h1>{html}</body></html>')
+        _open(browser, server + page)
+        found = page_defects(browser.page_source, page, site['out'])
+        assert len(found) == 1, (what, found)
 
 def test_interactive_output_responds(site, server, browser):
     "The check page's inline-script figure reacts to a real hover and click."

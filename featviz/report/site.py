@@ -8,7 +8,7 @@ Docs: https://featviz.github.io/featviz/foundation/report/site.html.md"""
 
 # %% ../../nbs/foundation/report/site.ipynb #10cc5eb0
 from __future__ import annotations
-import html, json, posixpath, re, shutil, time, warnings
+import ast, html, json, posixpath, re, shutil, sys, time, warnings
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,10 +24,11 @@ from ..core.store import atomic_write
 from .plots import read_asset
 
 # %% auto #0
-__all__ = ['SITE_PROCS', 'EXPLORERS', 'SITE_CSS', 'ASSET_SUFFIXES', 'SiteError', 'find_notebooks', 'page_path', 'plain_text',
-           'notebook_title', 'NavItem', 'read_sidebar', 'apply_display_directives', 'prepare_notebook',
-           'render_notebook', 'nav_html', 'page_html', 'remote_resources', 'explorer_link', 'copy_linked_explorers',
-           'SitePage', 'build_site']
+__all__ = ['SITE_PROCS', 'EXPLORERS', 'SITE_CSS', 'ASSET_SUFFIXES', 'UNBUILT', 'SiteError', 'find_notebooks', 'page_path',
+           'plain_text', 'notebook_title', 'NavItem', 'read_sidebar', 'apply_display_directives',
+           'hide_markdown_templates', 'quarto_links', 'quarto_link_attrs', 'prepare_notebook', 'render_notebook',
+           'nav_html', 'page_html', 'remote_resources', 'explorer_link', 'copy_linked_explorers', 'SitePage',
+           'figure_alt', 'unlink_missing', 'build_site', 'page_defects']
 
 # %% ../../nbs/foundation/report/site.ipynb #fc0e5c40
 class SiteError(ValueError):
@@ -117,6 +118,9 @@ def read_sidebar(nbs_path: str | Path) -> list[NavItem]:
 def apply_display_directives(cell):
     "Apply Quarto's `include`/`echo`/`output: false` to `cell`, then drop its directive lines and empty cells."
     if cell.cell_type != 'code':
+        lines = cell.source.split('\n')
+        while lines and lines[0].startswith('#|'): lines.pop(0)    # `#| export` on a markdown cell: nbdev's, not the reader's
+        cell.source = '\n'.join(lines).lstrip('\n')
         if not cell.source.strip(): del cell['source']
         return
     d = cell.directives
@@ -130,8 +134,40 @@ def apply_display_directives(cell):
     hidden = cell.metadata.get('transient', {}).get('remove_source')
     if (hidden or not cell.source.strip()) and not cell.get('outputs'): del cell['source']
 
+# %% ../../nbs/foundation/report/site.ipynb #a7216954
+def _shows_markdown(code: str) -> bool:
+    "Is the last statement of `code` an expression `Markdown(...)` or `display(Markdown(...))`?"
+    try: body = ast.parse(code).body
+    except SyntaxError: return False
+    if not body or not isinstance(last := body[-1], ast.Expr) or not isinstance(call := last.value, ast.Call): return False
+    if isinstance(call.func, ast.Name) and call.func.id == 'display' and call.args and isinstance(call.args[0], ast.Call): call = call.args[0]
+    return isinstance(call.func, ast.Name) and call.func.id == 'Markdown'
+
+def hide_markdown_templates(cell):
+    "Hide the code of a cell that displays a computed `Markdown(...)` and has its output: the page shows the text."
+    if cell.cell_type != 'code' or not any('text/markdown' in o.get('data', {}) for o in cell.get('outputs', [])): return
+    code = '\n'.join(l for l in cell.source.split('\n') if not l.startswith('#|'))
+    if _shows_markdown(code): cell.metadata['transient'] = {'remove_source': True}
+
+_re_qlink = re.compile(r'\[([^\]]*)\]\(([^)\s]+)\)\{([^{}]*)\}')
+_re_qattr = re.compile(r'([\w-]+)="([^"]*)"')
+
+def quarto_links(md: str) -> str:
+    "Markdown links with Quarto attributes, `[text](url){k=\"v\"}`, as HTML anchors `<a href=url k=\"v\">text</a>`."
+    def a(m):
+        attrs = ''.join(f' {k}="{html.escape(v)}"' for k, v in _re_qattr.findall(m.group(3)))
+        return f'<a href="{html.escape(m.group(2))}"{attrs}>{m.group(1)}</a>'
+    return _re_qlink.sub(a, md)
+
+def quarto_link_attrs(cell):
+    "`quarto_links` on a markdown cell and on the Markdown outputs of a code cell (`show_doc`'s)."
+    if cell.cell_type == 'markdown': cell.source = quarto_links(cell.source)
+    for o in cell.get('outputs', []):
+        if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = quarto_links(o['data']['text/markdown'])
+
+# %% ../../nbs/foundation/report/site.ipynb #620616ae
 SITE_PROCS = [strip_ansi, hide_line, filter_stream_, rm_header_dash, clean_show_doc, hide_, clean_magics,
-              apply_display_directives]
+              hide_markdown_templates, quarto_link_attrs, apply_display_directives]
 
 def prepare_notebook(nb) -> nbformat.NotebookNode:
     "A copy of notebook `nb` (a path or an nbformat notebook) as the report shows it: `SITE_PROCS` applied by nbdev."
@@ -273,11 +309,39 @@ def _write(path: Path, text: str):
     with atomic_write(path, 'w') as f: f.write(text)
     path.chmod(0o644)
 
+# %% ../../nbs/foundation/report/site.ipynb #06769f50
+_DEFAULT_ALT = 'No description has been provided for this image'   # nbconvert's alt text for every figure
+
+def figure_alt(body: str, # a page body rendered by nbconvert
+               title: str, # the page's title
+              ) -> str:
+    "Replace nbconvert's placeholder alt text of each figure by the page title and the figure's number."
+    n = iter(range(1, body.count(_DEFAULT_ALT) + 1))
+    return re.sub(re.escape(f'alt="{_DEFAULT_ALT}"'), lambda m: f'alt="{html.escape(title)}: figure {next(n)}"', body)
+
+UNBUILT = ('(not in this build of the site: it is written by running this chapter with `featviz run`; '
+           'then `featviz site` with the same FEATVIZ_CACHE carries it)')
+
+def unlink_missing(out: Path, # the built site
+                   missing: list[str], # 'page -> link' entries of `copy_linked_explorers`
+                  ) -> None:
+    "Turn each link to an explorer the site does not carry into its text and a sentence saying how to build it."
+    by_page = {}
+    for m in missing:
+        page, _, href = m.partition(' -> '); by_page.setdefault(page, set()).add(href)
+    for page, hrefs in by_page.items():
+        f = out/page; text = f.read_text()
+        for href in hrefs:
+            text = re.sub(rf'<a [^>]*href=["\']{re.escape(href)}["\'][^>]*>(.*?)</a>',
+                          lambda m: f'<span class="fv-unbuilt">{m.group(1)} {html.escape(UNBUILT)}</span>', text, flags=re.S)
+        _write(f, text)
+
 # %% ../../nbs/foundation/report/site.ipynb #a7f33f5c
 def build_site(nbs_path: str | Path = 'nbs', # the notebook folder
                out: str | Path | None = None, # the site folder (default: `site/` beside `nbs_path`)
                log=None, # called with each `SitePage` as it is written
-               store=None # the artifact store whose linked explorers the site carries (None: the settings')
+               store=None, # the artifact store whose linked explorers the site carries (None: the settings')
+               note=None # called with a one-line message about what the site left out (default: printed to stderr)
               ) -> list[SitePage]:
     "Render every notebook under `nbs_path` to a static offline site in `out` (default: `site/` beside `nbs_path`)."
     nbs_path = Path(nbs_path)
@@ -296,7 +360,7 @@ def build_site(nbs_path: str | Path = 'nbs', # the notebook folder
         try: nb = nbformat.read(p, as_version=4)
         except Exception as e: raise SiteError(f"cannot read notebook {p}: {type(e).__name__}: {e}") from None
         page, page_title = page_path(rel), notebook_title(nb, Path(rel).stem)
-        text = page_html(page_title, render_notebook(prepare_notebook(nb), exporter), nav, page, title)
+        text = page_html(page_title, figure_alt(render_notebook(prepare_notebook(nb), exporter), page_title), nav, page, title)
         if remote := remote_resources(text):
             raise SiteError(f"{rel}: its page would load {', '.join(remote[:3])} from the network, but the site must work "
                             f"offline: embed the library in the output instead (e.g. plotly's include_plotlyjs=True) or drop it")
@@ -312,6 +376,45 @@ def build_site(nbs_path: str | Path = 'nbs', # the notebook folder
             (out/rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(a, out/rel)
     _, missing = copy_linked_explorers(out, store)
-    if missing: warnings.warn(f"the site links to explorer(s) that the artifact store does not hold, so these links are broken: "
-                              f"{'; '.join(missing)}. Run the chapters that write them (same FEATVIZ_CACHE), then build again")
+    if missing:
+        unlink_missing(out, missing)
+        (note or (lambda m: print(f"featviz site: {m}", file=sys.stderr)))(
+            f"left out {len(missing)} explorer link(s) the artifact store does not hold ({'; '.join(missing)}): each page says "
+            f"how to build it; run the chapter that writes it with the same FEATVIZ_CACHE, then featviz site again")
     return pages
+
+# %% ../../nbs/foundation/report/site.ipynb #ff333444
+class _PageText(HTMLParser):
+    "Prose (text outside code), heading texts, `<pre>` texts, image alt texts and local link/image targets of a page."
+    def __init__(self):
+        super().__init__(); self.text, self.headings, self.code, self.targets, self.alts, self._stack = [], [], [], [], [], []
+    def handle_starttag(self, tag, attrs):
+        self._stack.append(tag); a = dict(attrs)
+        for k in ('href', 'src'):
+            v = a.get(k)
+            if v and not _re_url.match(v) and not v.startswith(('#', '/', 'data:', 'javascript:')): self.targets.append(v)
+        if tag == 'img': self.alts.append(a.get('alt') or '')
+    def handle_endtag(self, tag):
+        while self._stack and self._stack.pop() != tag: pass
+    def handle_data(self, data):
+        if any(t in ('script', 'style') for t in self._stack): return
+        if not any(t in ('pre', 'code') for t in self._stack): self.text.append(data)
+        if self._stack and self._stack[-1] in ('h1', 'h2', 'h3', 'h4', 'h5', 'h6'): self.headings.append(data.strip())
+        if 'pre' in self._stack: self.code.append(data)
+
+def page_defects(text: str, # the page's HTML
+                 page: str, # its site path, e.g. 'foundation/core/config.html'
+                 site: Path | None = None, # the site folder, to resolve local links (None: not checked)
+                ) -> list[str]:
+    "What a reader should never see on a built page: directive headings, Quarto syntax, templates, missing alt text, dead links."
+    p = _PageText(); p.feed(text)
+    visible, code = ''.join(p.text), ''.join(p.code)
+    out = [f"heading {h!r} is a directive" for h in p.headings if h.startswith('|') or '#|' in h]
+    if '{target=' in visible: out.append("Quarto attribute syntax '{target=' shown as text")
+    if re.search(r'Markdown\(f["\']', code): out.append("a Markdown f-string template is shown as code")
+    if any(a == _DEFAULT_ALT or not a.strip() for a in p.alts): out.append("an image without alt text (or nbconvert's placeholder)")
+    if site is not None:
+        for t in sorted(set(p.targets)):
+            rel = posixpath.normpath(posixpath.join(posixpath.dirname(page), t.split('#')[0].split('?')[0]))
+            if t.split('#')[0] and not (Path(site)/rel).exists(): out.append(f"dead link {t}")
+    return out
