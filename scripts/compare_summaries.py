@@ -9,7 +9,7 @@ every summary present in both is equal (numbers within `--tol`, default exactly 
 import argparse, json, math, re, sys
 from pathlib import Path
 
-TIMING = re.compile(r'(^|_)(seconds|secs|time|timings|wall|minutes)(_|$)|^run_id$|^started|^finished')   # keys that measure time or name the run
+TIMING = re.compile(r'second|(^|[ _])(secs?|s|time|timings|wall|minutes)$|^(time|wall)[ _]|^run_id$|^started|^finished')   # keys that measure time (or speed) or name the run
 
 def differences(a, b, tol: float = 0.0, path: str = '') -> list[str]:
     "Where `a` and `b` differ (JSON values), keys that time the run skipped."

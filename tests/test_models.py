@@ -117,8 +117,9 @@ def test_get_finetuned_loads_or_trains_in_quick_mode_only(tmp_path, monkeypatch)
         model, meta = get_finetuned(quick, store)
     assert meta['mode'] == 'quick' and store.exists('02_resnet_finetune/model', '.pt')
     assert (meta['n_train'], meta['n_valid'], meta['n_test']) == (180, 20, 100)     # 10 % of the training images validate
-    assert meta['lr_frozen'] in LR_CANDIDATES['frozen'] and meta['lr_unfrozen'] in LR_CANDIDATES['unfrozen']   # chosen by trials
-    assert meta['test_low'] <= meta['test_accuracy'] <= meta['test_high'] and abs(meta['test_error'] + meta['test_accuracy'] - 1) < 1e-9
+    k, n, z = round(meta['test_accuracy'] * meta['n_test']), meta['n_test'], 1.959963984540054     # Wilson's interval from its formula
+    p, d = k / n, 1 + z * z / n; h = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    assert abs(meta['test_low'] - (p + z * z / (2 * n) - h) / d) < 1e-9 and abs(meta['test_high'] - (p + z * z / (2 * n) + h) / d) < 1e-9
     again, _ = get_finetuned(quick, store)                                # now loaded, not retrained
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
     with pytest.raises(FileNotFoundError, match='quick-mode resnet18; full mode needs'): get_finetuned(full, store)

@@ -15,11 +15,13 @@ import numpy as np
 import torch
 from torch import nn
 
+import pandas as pd
 from ..engine.features import Preprocess
 from ..engine.layers import LayerOutputs, get_layers
 
 # %% auto #0
-__all__ = ['body_stage_names', 'as_image', 'activation_maps', 'plot_activation_grid', 'blank_channel_share', 'blank_shares']
+__all__ = ['body_stage_names', 'as_image', 'activation_maps', 'plot_activation_grid', 'blank_channel_share', 'blank_shares',
+           'image_blank_shares', 'mean_difference']
 
 # %% ../../nbs/04_activation_maps.ipynb #a787659d
 def body_stage_names(model: nn.Module) -> list[str]:
@@ -90,3 +92,32 @@ def blank_shares(model: nn.Module, images: np.ndarray, layers: list[str] | None 
             outs = fn(pre(torch.from_numpy(images[i:i + bs])).to(dev))
             for k, v in outs.items(): sums[k] += blank_channel_share(v, rel_tol) * len(v)
     return {k: v / len(images) for k, v in sums.items()}
+
+# %% ../../nbs/04_activation_maps.ipynb #49809396
+def image_blank_shares(model: nn.Module, # the network
+                       images: np.ndarray, # uint8 images (N, H, W) or (N, H, W, C)
+                       layers: list[str] | None = None, # layer names (default: the body's stages)
+                       bs: int = 128, rel_tol: float = 0.01, preprocess: Preprocess | None = None,
+                      ) -> pd.DataFrame:
+    "Each image's share of blank channels (below `rel_tol` × its layer maximum) per layer: an (N, layers) table."
+    layers = layers or body_stage_names(model)
+    pre, dev = preprocess or Preprocess(), next(model.parameters()).device
+    fn, rows = LayerOutputs(model.eval(), layers), {l: [] for l in layers}
+    with torch.inference_mode():
+        for i in range(0, len(images), bs):
+            for k, v in fn(pre(torch.from_numpy(images[i:i + bs])).to(dev)).items():
+                a = v.float(); peak = a.abs().flatten(2).amax(-1) if a.ndim > 2 else a.abs()
+                rows[k].append((peak < rel_tol * peak.amax(1, keepdim=True).clamp_min(torch.finfo(torch.float32).tiny)).float().mean(1).cpu().numpy())
+    return pd.DataFrame({k: np.concatenate(v) for k, v in rows.items()})
+
+def mean_difference(a: np.ndarray, # one value per image of sample A
+                    b: np.ndarray | None = None, # sample B (independent of A), or None: `a` holds paired differences
+                    n_boot: int = 2000, level: float = 0.95, seed: int = 0,
+                   ) -> tuple[float, float, float]:
+    "mean(a) - mean(b) (or mean(a)) with a percentile bootstrap interval over images: `(difference, low, high)`."
+    rng, a = np.random.default_rng(seed), np.asarray(a, float)
+    boot = rng.choice(a, (n_boot, len(a))).mean(1)
+    if b is not None: b = np.asarray(b, float); boot = boot - rng.choice(b, (n_boot, len(b))).mean(1)
+    d = a.mean() - (0 if b is None else b.mean())
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return float(d), float(lo), float(hi)

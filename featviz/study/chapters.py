@@ -322,6 +322,9 @@ class ActivationSummary(Summary, chapter='04_activation_maps'):
     blank_share: dict[str, dict[str, float]]   # network ('pretrained', 'fine-tuned') -> stage -> share of blank channels
     early: list[str]                           # the stages averaged as "early" (layer1, layer2)
     late: list[str]                            # and as "late" (layer3, layer4)
+    late_minus_early: dict[str, list[float]] = field(default_factory=dict)     # network -> [difference, low, high] on MNIST (bootstrap 95 %)
+    mnist_minus_natural: dict[str, list[float]] = field(default_factory=dict)  # network -> late share on MNIST minus on natural images [d, low, high]
+    natural: str = ''                          # what the natural images were (the control's source)
 
     def mean_share(self, network: str, stages: str) -> float:
         "Mean blank share of `network` over the `'early'` or `'late'` stages."
