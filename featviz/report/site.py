@@ -28,7 +28,7 @@ __all__ = ['SITE_PROCS', 'EXPLORERS', 'SITE_CSS', 'ASSET_SUFFIXES', 'UNBUILT', '
            'plain_text', 'notebook_title', 'NavItem', 'read_sidebar', 'apply_display_directives',
            'hide_markdown_templates', 'quarto_links', 'quarto_link_attrs', 'prepare_notebook', 'render_notebook',
            'nav_html', 'page_html', 'remote_resources', 'explorer_link', 'copy_linked_explorers', 'SitePage',
-           'figure_alt', 'unlink_missing', 'build_site', 'page_defects']
+           'figure_alt', 'unlink_missing', 'with_contents', 'build_site', 'page_defects']
 
 # %% ../../nbs/foundation/report/site.ipynb #fc0e5c40
 class SiteError(ValueError):
@@ -336,6 +336,22 @@ def unlink_missing(out: Path, # the built site
                           lambda m: f'<span class="fv-unbuilt">{m.group(1)} {html.escape(UNBUILT)}</span>', text, flags=re.S)
         _write(f, text)
 
+# %% ../../nbs/foundation/report/site.ipynb #d40e394c
+_re_h2 = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)
+
+def with_contents(body: str, # a page body rendered by nbconvert
+                  min_sections: int = 4, # pages with fewer `##` sections get no list
+                 ) -> str:
+    "Add a list of the page's `##` sections under its title and lead (the `> ...` quote), linked to their anchors."
+    hs = [(i, re.sub(r'<[^>]+>|¶', '', t).strip()) for i, t in _re_h2.findall(body)]
+    if len(hs) < min_sections: return body
+    toc = ('<nav class="fv-toc" aria-label="Contents"><strong>Contents</strong><ul>'
+           + ''.join(f'<li><a href="#{i}">{html.escape(html.unescape(t))}</a></li>' for i, t in hs) + '</ul></nav>')
+    h1 = body.find('</h1>')
+    at = body.find('</blockquote>', h1) if h1 >= 0 else -1
+    at = at + len('</blockquote>') if at >= 0 and at < _re_h2.search(body).start() else (h1 + len('</h1>') if h1 >= 0 else 0)
+    return body[:at] + toc + body[at:]
+
 # %% ../../nbs/foundation/report/site.ipynb #a7f33f5c
 def build_site(nbs_path: str | Path = 'nbs', # the notebook folder
                out: str | Path | None = None, # the site folder (default: `site/` beside `nbs_path`)
@@ -360,7 +376,7 @@ def build_site(nbs_path: str | Path = 'nbs', # the notebook folder
         try: nb = nbformat.read(p, as_version=4)
         except Exception as e: raise SiteError(f"cannot read notebook {p}: {type(e).__name__}: {e}") from None
         page, page_title = page_path(rel), notebook_title(nb, Path(rel).stem)
-        text = page_html(page_title, figure_alt(render_notebook(prepare_notebook(nb), exporter), page_title), nav, page, title)
+        text = page_html(page_title, with_contents(figure_alt(render_notebook(prepare_notebook(nb), exporter), page_title)), nav, page, title)
         if remote := remote_resources(text):
             raise SiteError(f"{rel}: its page would load {', '.join(remote[:3])} from the network, but the site must work "
                             f"offline: embed the library in the output instead (e.g. plotly's include_plotlyjs=True) or drop it")
