@@ -462,6 +462,12 @@ def _add_explore(sub) -> None:
                    help="a torchvision or timm model name, or a checkpoint file (default: resnet50; FEATVIZ_WEIGHTS is "
                         "used for it when set)")
     e.add_argument('--layers', nargs='+', metavar='LAYER', help="layer names (default: the last three stages of the body)")
+    e.add_argument('--compare', metavar='NAME|CHECKPOINT',
+                   help="a second network, given as --model: the same measurements for its layers, side by side, and "
+                        "the linear CKA of every layer pair on the images both networks read")
+    e.add_argument('--compare-layers', nargs='+', metavar='LAYER', help="the second network's layers (default: its last three stages)")
+    e.add_argument('--compare-weights', default='auto', metavar='auto|none|FILE',
+                   help="the second network's weights when it is a name: auto (as for --model), none (random init) or a checkpoint")
     e.add_argument('--size', type=int, metavar='N', help="input side in pixels (default: the weights' own preprocessing)")
     e.add_argument('--max-images', type=int, metavar='N', help="at most N images, class-stratified")
     e.add_argument('--split', metavar='NAME', help="which split of a train/valid folder (default: test, valid or val)")
@@ -514,6 +520,8 @@ _EXPLORE_EXAMPLES = """examples:
   featviz explore ~/pets --model resnet18 --size 64    smaller and faster
   featviz explore ~/pets --layers layer3 layer4 --max-images 2000 --out pets-report
   featviz explore ~/pets --model ~/ckpt/convnext_tiny.pth
+  featviz explore ~/pets --compare resnet18 --size 64  ResNet-50 and ResNet-18 side by side, with their CKA matrix
+  featviz explore ~/pets --model ~/ckpt/tuned.pth --compare resnet50   a checkpoint against its starting point
   torchrun --nproc_per_node 2 -m featviz explore ~/pets   features split across 2 processes; rank 0 writes the report
 """
 
@@ -566,13 +574,16 @@ def _cmd_explore(a) -> int:
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist: pass the folder that holds your images")
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')     # listed below, all of them
-        ex = explore(path, a.model, a.layers, size=a.size, max_images=a.max_images, split=a.split, cache=not a.no_cache, bs=a.bs,
-                     n_jobs=a.jobs)
+        cw = None if str(a.compare_weights).lower() == 'none' else a.compare_weights
+        ex = explore(path, a.model, a.layers, compare=a.compare, compare_layers=a.compare_layers, compare_weights=cw, size=a.size,
+                     max_images=a.max_images, split=a.split, cache=not a.no_cache, bs=a.bs, n_jobs=a.jobs)
     if ex is None: return 0        # another rank of a torchrun/accelerate launch: rank 0 writes the report and prints
     out = Path(a.out) if a.out else Path(f"featviz-explore-{path.resolve().name}")
     report = ex.to_html(out/'report.html', n_jobs=a.jobs)
-    print(f"featviz explore: {ex.notes['images']}, {ex.model} ({ex.weights}) at {ex.size} px")
+    print(f"featviz explore: {ex.notes['images']}, {ex.model} ({ex.weights}) at {ex.size} px"
+          + ''.join(f"; {t}: {m['model']} ({m['weights']}) at {m['size']} px" for t, m in list(ex.models.items())[1:]))
     print(ex.summary().to_string())
+    if ex.cka is not None: print(f"linear CKA ({ex.cka.index.name} rows, {ex.cka.columns.name} columns):\n{ex.cka.round(3).to_string()}")
     if len(ex.skipped):
         print(f"skipped {len(ex.skipped)} file(s):")
         for r in ex.skipped.itertuples(): print(f"  {r.reason}" if r.path in r.reason else f"  {r.path}: {r.reason}")

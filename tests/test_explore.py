@@ -159,3 +159,64 @@ def test_cli_explore_idx_set_that_is_not_mnist(tmp_path, ckpt, capsys, monkeypat
     assert len(data['labels']) == 40                             # the test split: 10 classes × 4
     assert data['meta']['classes'] == list('abcdefghij')        # the names from classes.txt beside the files
     assert np.bincount(data['labels'], minlength=10).tolist() == [4] * 10
+
+
+def tiny_cnn(seed: int) -> torch.nn.Module:
+    "A small randomly initialised CNN; the same seed gives the same weights."
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 2), torch.nn.ReLU(), torch.nn.Conv2d(8, 16, 3, 2), torch.nn.ReLU(),
+                               torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(16, 10))
+
+
+def test_explore_compare_cka(tmp_path):
+    "A network against a copy of itself: CKA diagonal 1; against another random network: below 1; both in every table."
+    root, _ = make_folder(tmp_path/'pets', broken=False)
+    q = dict(size=32, progress=False, k=3, cache=False)
+    same = explore(root, tiny_cnn(0), ['0', '2'], compare=tiny_cnn(0), compare_layers=['0', '2'], **q)
+    np.testing.assert_allclose(np.diag(same.cka.values), 1, atol=1e-6)
+    other = explore(root, tiny_cnn(0), ['0', '2'], compare=tiny_cnn(1), compare_layers=['2'], **q)
+    assert other.cka.shape == (2, 1) and (other.cka.values < 1 - 1e-3).all()
+    assert other.layers == ['Sequential (1)/0', 'Sequential (1)/2', 'Sequential (2)/2']
+    assert list(other.metrics.index) == other.layers and set(other.isolated.layer) == set(other.layers)
+    # the matrix's entries are CKA computed independently: biased HSIC from the n x n Gram matrices, corrected by Song et al.
+    X, Y = (np.asarray(other.features[k], np.float64) for k in ('Sequential (1)/2', 'Sequential (2)/2'))
+    def hsic_u(K, L):
+        n = len(K); K, L = K - np.diag(np.diag(K)), L - np.diag(np.diag(L))
+        return (np.sum(K * L) + K.sum() * L.sum() / ((n - 1) * (n - 2)) - 2 / (n - 2) * K.sum(0) @ L.sum(0)) / (n * (n - 3))
+    K, L = X @ X.T, Y @ Y.T
+    assert abs(other.cka.iloc[1, 0] - hsic_u(K, L) / np.sqrt(hsic_u(K, K) * hsic_u(L, L))) < 1e-8
+    page = other.to_html(tmp_path/'o'/'report.html').read_text()
+    assert 'linear CKA' in page and page.count('<div><h3>Sequential (') == 2
+    assert list(read_explorer(tmp_path/'o'/'report-maps.html')['layers']) == other.layers
+
+
+def test_explore_compare_reads_the_images_both_read(tmp_path, monkeypatch):
+    "Rows aligned: an image one network's decode drops is left out of both, so every feature array has the same rows."
+    root, bad = make_folder(tmp_path/'pets')
+    ex = explore(root, tiny_cnn(0), ['2'], compare=tiny_cnn(1), compare_layers=['2'], size=32, progress=False, k=3, cache=False)
+    assert len(ex) == 30 and {len(f) for f in ex.features.values()} == {30}
+    assert sorted(Path(p).name for p in ex.skipped.path) == sorted(bad)
+
+
+def test_cli_explore_compare(tmp_path, ckpt, capsys, monkeypatch):
+    "`featviz explore DIR --compare resnet18 --size 32`: a report with both networks and their CKA table."
+    root, _ = make_folder(tmp_path/'pets', broken=False)
+    monkeypatch.setenv('FEATVIZ_WEIGHTS', str(ckpt.parent))            # resnet18 resolves to the random checkpoint
+    out = tmp_path/'out'
+    rc = main(['explore', str(root), '--model', str(ckpt), '--compare', 'resnet18', '--size', '32', '--out', str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert 'linear CKA (resnet18 (1) rows, resnet18 (2) columns)' in printed
+    page = (out/'report.html').read_text()
+    assert 'Similarity of the two networks: linear CKA' in page
+    assert 'resnet18 (1): resnet18 (' in page and ' vs resnet18 (2): resnet18 (' in page     # both networks named
+    layers = list(read_explorer(out/'report-maps.html')['layers'])
+    assert layers == [f'resnet18 ({i})/layer{j}' for i in (1, 2) for j in (2, 3, 4)]
+    # the same weights both ways: the CKA table's diagonal is 1 (printed to 3 decimals, shaded darkest in the report)
+    assert page.count('>1.000</td>') >= 3
+    rc = main(['explore', str(root), '--model', str(ckpt), '--compare', 'resnet18', '--compare-weights', 'none',
+               '--compare-layers', 'layer4', '--size', '32', '--layers', 'layer4', '--out', str(tmp_path/'o2')])
+    printed = capsys.readouterr().out
+    assert rc == 0 and 'random init' in printed
+    cka = float(re.search(r'^resnet18 \(1\)/layer4\s+(\S+)$', printed, re.M).group(1))      # the CKA table's one entry
+    assert cka < 0.999

@@ -20,12 +20,12 @@ from ..core.store import ArtifactStore, get_store
 from .models import create_model, get_finetuned
 
 # %% auto #0
-__all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_ID_VARIABLE', 'IMAGES', 'SGD_PROBE', 'SUMMARIES',
-           'Chapter', 'setup_chapter', 'SummaryError', 'Record', 'ClusterScores', 'layer_key', 'size_key', 'result_key',
-           'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'knn_key', 'paired_records',
-           'ScatteringSummary', 'FinetuneSummary', 'HooksSummary', 'ActivationSummary', 'cnn_model', 'pair_key',
-           'EvaluationSummary', 'probe_key', 'ProbeAccuracy', 'PairedComparison', 'Cifar10Summary', 'AllDigitsSummary',
-           'same_run']
+__all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_ID_VARIABLE', 'CKA_LAYERS', 'IMAGES', 'SGD_PROBE',
+           'SUMMARIES', 'Chapter', 'setup_chapter', 'SummaryError', 'Record', 'ClusterScores', 'layer_key', 'size_key',
+           'result_key', 'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'knn_key', 'paired_records',
+           'ScatteringSummary', 'FinetuneSummary', 'CkaScore', 'HooksSummary', 'ActivationSummary', 'cnn_model',
+           'pair_key', 'EvaluationSummary', 'probe_key', 'ProbeAccuracy', 'PairedComparison', 'Cifar10Summary',
+           'AllDigitsSummary', 'same_run']
 
 # %% ../../nbs/foundation/study/chapters.ipynb #1f70caea
 @dataclass
@@ -300,6 +300,16 @@ class FinetuneSummary(Summary, chapter='02_resnet_finetune'):
     body_bn: str = 'eval'                   # stage 2's body BatchNorm handling (featviz.study.models.BN_MODES), chosen by `bn_trials`
     bn_trials: dict[str, float] = field(default_factory=dict)            # mode -> validation error of its unfrozen trial at lr_unfrozen
 
+# %% ../../nbs/foundation/study/chapters.ipynb #562416e9
+CKA_LAYERS = ('body.layer1', 'body.layer2', 'body.layer3', 'body.layer4', 'body')   # chapter 03: the layers both networks have
+
+@dataclass
+class CkaScore(Record):
+    "Linear CKA (unbiased) of one layer before vs after fine-tuning, with its interval (`featviz.analysis.cka.cka_interval`)."
+    estimate: float
+    low: float                       # 95 % delete-d jackknife interval from half-samples without replacement
+    high: float
+
 # %% ../../nbs/foundation/study/chapters.ipynb #8bfc99f5
 @dataclass
 class HooksSummary(Summary, chapter='03_hooks_tsne'):
@@ -311,6 +321,7 @@ class HooksSummary(Summary, chapter='03_hooks_tsne'):
     n_isolated: int = 16                       # how many of the most isolated images that share is over
     KNN_PREDICTIONS: ClassVar[str] = '03_hooks_tsne/knn_predictions'   # store name of the kNN predictions (.npz: `knn_key` names, and 'y_true')
     paired: dict[str, PairedComparison] = field(default_factory=dict)   # pair_key of two `knn_key`s -> McNemar's exact test (Holm over the chapter's tests); {} before they existed
+    cka: dict[str, CkaScore] = field(default_factory=dict)          # `CKA_LAYERS` name -> pretrained-vs-fine-tuned CKA; {} before it was measured
 
 # %% ../../nbs/foundation/study/chapters.ipynb #29b2064a
 @dataclass

@@ -21,13 +21,13 @@ from .chapters import LOGISTIC_REGRESSION, SGD_PROBE, probe_key, size_key
 
 # %% auto #0
 __all__ = ['CONFIRMED', 'REFUTED', 'INCONCLUSIVE', 'REPRODUCED', 'EXCEEDED', 'NOT_REACHED', 'VERDICTS', 'ALPHA', 'CLAIMS',
-           'REPORT_SPLIT_TEST', 'REACHES_RULE', 'OWN', 'RULE_HELPERS', 'README_START', 'README_END', 'Verdict', 'pct',
-           'with_interval', 'against_threshold', 'reaches', 'interval_order', 'paired_order', 'paired_evidence',
-           'claim', 'baseline_l1', 'scattering_clusters', 'finetune_accuracy', 'finetuned_clusters',
-           'logits_project_poorly', 'isolated_are_errors', 'late_layers_blank', 'blank_on_digits',
-           'cnn_best_independent', 'cnn_best_own_features', 'drop_difference', 'degrades_more',
-           'scattering_degrades_on_cifar', 'load_summaries', 'verdicts', 'verdict_table', 'conclusion', 'logic_text',
-           'rules_hash', 'results_markdown', 'replace_readme_results']
+           'REPORT_SPLIT_TEST', 'REACHES_RULE', 'CKA_EARLY', 'CKA_LATE', 'OWN', 'RULE_HELPERS', 'README_START',
+           'README_END', 'Verdict', 'pct', 'with_interval', 'against_threshold', 'reaches', 'interval_order',
+           'paired_order', 'paired_evidence', 'claim', 'baseline_l1', 'scattering_clusters', 'finetune_accuracy',
+           'finetuned_clusters', 'logits_project_poorly', 'isolated_are_errors', 'late_layers_move_more',
+           'late_layers_blank', 'blank_on_digits', 'cnn_best_independent', 'cnn_best_own_features', 'drop_difference',
+           'degrades_more', 'scattering_degrades_on_cifar', 'load_summaries', 'verdicts', 'verdict_table', 'conclusion',
+           'logic_text', 'rules_hash', 'results_markdown', 'replace_readme_results']
 
 # %% ../../nbs/foundation/study/verdicts.ipynb #4bf70c13
 CONFIRMED, REFUTED, INCONCLUSIVE = 'confirmed', 'refuted', 'inconclusive'
@@ -212,6 +212,28 @@ def isolated_are_errors(s: dict) -> Verdict | None:
                    f"well above the network's overall error rate ({pct(base)})", with_interval(share, n, 0), 'Wilson 95 % interval', v,
                    f"Of the {n} most isolated test images, {pct(share, 0)} are misclassified by the network, against {pct(base)} of all test images: "
                    + ("the map's outliers are where the hard or mislabelled images are." if v == CONFIRMED else "not clearly more than elsewhere."))
+
+# %% ../../nbs/foundation/study/verdicts.ipynb #34feb1eb
+CKA_EARLY, CKA_LATE = 'body.layer1', 'body.layer4'      # the stages the new finding compares (`featviz.study.chapters.CKA_LAYERS`)
+
+def _cka_value(c) -> str: return f"{c.estimate:.3f} [{c.low:.3f}, {c.high:.3f}]"
+
+@claim
+def late_layers_move_more(s: dict) -> Verdict | None:
+    "03 (new finding): 'fine-tuning changes the late layers more than the early ones' (CKA before vs after, per stage)."
+    if not (h := s.get(HooksSummary)) or CKA_EARLY not in h.cka or CKA_LATE not in h.cka: return None
+    e, l = h.cka[CKA_EARLY], h.cka[CKA_LATE]
+    v = CONFIRMED if l.high < e.low else REFUTED if l.low > e.high else INCONCLUSIVE
+    stages = ', '.join(f"{k.removeprefix('body.')} {c.estimate:.2f}" for k, c in h.cka.items() if k != 'body')
+    return Verdict('03', "New finding: fine-tuning changes the late layers more than the early ones",
+                   f"linear CKA (unbiased) of each body stage's features, pretrained vs fine-tuned network, {h.n:,} test images",
+                   f"{CKA_LATE}'s 95 % interval wholly below {CKA_EARLY}'s (lower CKA: it moved more); wholly above refutes, overlap is inconclusive",
+                   f"{CKA_EARLY} {_cka_value(e)}; {CKA_LATE} {_cka_value(l)}",
+                   "95 % delete-d jackknife intervals (half-samples without replacement); " + ("they overlap" if v == INCONCLUSIVE else "they do not overlap"), v,
+                   f"Before and after fine-tuning, the body's stages have linear CKA {stages} (1: the same representation up to rotation and scale): "
+                   + {CONFIRMED: "the last stage moved more than the first, beyond the uncertainty.",
+                      REFUTED: "the first stage moved more than the last, beyond the uncertainty.",
+                      INCONCLUSIVE: "the intervals of the first and last stage overlap, so which moved more is not decided."}[v])
 
 # %% ../../nbs/foundation/study/verdicts.ipynb #baf676b7
 @claim

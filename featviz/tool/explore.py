@@ -31,10 +31,12 @@ from ..engine.distributed import dist_state
 from ..engine.layers import LayerError, LayerOutputs
 from ..analysis.embed import embed_2d, cluster_metrics, pca_reduce, tsne_perplexity
 from ..analysis.evaluation import logistic_regression
+from ..analysis.cka import cka_matrix
 from ..report.explorer import build_explorer
 
 # %% auto #0
-__all__ = ['ExploreError', 'default_layers', 'probe_accuracy', 'confused_pairs', 'Exploration', 'explore', 'demo_folder']
+__all__ = ['ExploreError', 'default_layers', 'probe_accuracy', 'confused_pairs', 'Exploration', 'model_tags', 'explore',
+           'demo_folder']
 
 # %% ../../nbs/foundation/tool/explore.ipynb #5258412f
 class ExploreError(ValueError):
@@ -130,6 +132,8 @@ class Exploration:
     thumbs: np.ndarray
     notes: dict = field(default_factory=dict)
     neighbours: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)      # compare=: tag -> model, weights, size, layers (its `tag/layer` keys)
+    cka: pd.DataFrame | None = None                 # compare=: linear CKA, first network's layers (rows) x second's (columns)
 
     @property
     def labelled(self) -> bool: return self.labels is not None
@@ -138,7 +142,8 @@ class Exploration:
 
     def __repr__(self):
         return (f"Exploration({self.name}/{self.split}: {len(self):,} images ({len(self.skipped)} skipped) at {self.size} px, "
-                f"{self.model} [{display_path(self.weights)}], layers {self.layers}, {self.timings.seconds.sum():.1f} s)")
+                f"{' vs '.join(self.models) or self.model} [{display_path(self.weights)}], layers {self.layers}, "
+                f"{self.timings.seconds.sum():.1f} s)")
 
     def summary(self) -> pd.DataFrame:
         "The metrics table, rounded for printing."
@@ -218,11 +223,57 @@ def _notes(images, split, keep, all_names, max_images, seed, bb, fs, k, y) -> di
                             + ' of standardise → PCA-128 → logistic regression')
     return notes
 
+def _compare_notes(models: dict, other, n: int) -> dict:
+    "How a comparison was made, in words: the second network and the CKA (empty when not comparing)."
+    if not models: return {}
+    (ta, a), (tb, b) = models.items()
+    return dict(compare=f"{tb}: {b['model']} ({display_path(b['weights'])}), {b['size']} px, {len(b['layers'])} layers; cache: "
+                        + ('hit' if other[2].hit else 'computed and cached' if other[2].hit is False else 'not cached'),
+                cka=f"linear CKA (unbiased HSIC) of every layer of {ta} with every layer of {tb}, average-pooled features "
+                    f"of the {n:,} images both networks read (rows aligned)")
+
+# %% ../../nbs/foundation/tool/explore.ipynb #63e39aaf
+def _model_features(images, split, model, weights, layers, size, s, fc, bs, num_workers, device, progress, timed, tag=''):
+    "`(backbone, layers, FeatureSet)` of one network on `split` of `images`: loaded, its layers checked, features through the cache."
+    bb = timed('model', tag, lambda: load_backbone(model, weights, size=size, settings=s))
+    layers = list(layers) if layers is not None else default_layers(bb.model)
+    check_layers(bb.model, layers, min(bb.size, 64), bb.channels)
+    stream = images.stream(split, **bb.image_args, bs=bs, num_workers=num_workers)
+    if stream.fingerprint is None: fc = None            # a Dataset without `cache_id`: computed without the cache
+    fs = timed('features', tag, lambda: extract_features(LayerOutputs(bb.model, layers), stream, preprocess=bb.preprocess, pool='avg',
+                                                         bs=bs, device=device, cache=fc, settings=s, progress=progress))
+    return bb, layers, fs
+
+def model_tags(a: str, # the first network's name
+               b: str, # the second's
+              ) -> tuple[str, str]:
+    "The prefixes of two compared networks' layer names: their names, numbered `(1)`, `(2)` when they are the same."
+    return (a, b) if a != b else (f"{a} (1)", f"{b} (2)")
+
+def _keyed_features(bb, layers, fs, other, keep) -> tuple[dict, dict]:
+    "The kept rows of each layer's features, keyed by layer, or by `tag/layer` for both networks when comparing; and `models`."
+    if other is None: return {l: np.asarray(fs[l])[keep] for l in layers}, {}
+    feats, models = {}, {}
+    for tag, (b, ls, f) in zip(model_tags(bb.name, other[0].name), ((bb, layers, fs), other)):
+        models[tag] = dict(model=b.name, weights=b.weights, size=b.size, layers=[f"{tag}/{l}" for l in ls])
+        feats |= {f"{tag}/{l}": np.asarray(f[l])[keep] for l in ls}
+    return feats, models
+
+def _cka_table(feats: dict, models: dict) -> pd.DataFrame:
+    "Linear CKA (unbiased) of every layer of the first network (rows) with every layer of the second (columns)."
+    (ta, a), (tb, b) = models.items()
+    M = cka_matrix({l: feats[l] for l in a['layers']}, {l: feats[l] for l in b['layers']})
+    M.index.name, M.columns.name = ta, tb
+    return M
+
 # %% ../../nbs/foundation/tool/explore.ipynb #4e943483
 def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a torch Dataset, an ImageData or ImageSet
             model: str | Path | nn.Module = 'resnet50', # a torchvision/timm name, a checkpoint file or an `nn.Module`
             layers: list[str] | None = None, # layer names (default: `default_layers(model)`)
             *, weights: str | Path | None = 'auto', # for a model name: 'auto' (FEATVIZ_WEIGHTS, else torchvision's), a file, or None (random init)
+            compare: str | Path | nn.Module | None = None, # a second network, as `model`: measured alike and compared by linear CKA
+            compare_layers: list[str] | None = None, # its layers (default: `default_layers` of it)
+            compare_weights: str | Path | None = 'auto', # its weights, as `weights`
             labels=None, classes=None, # labels and class names for arrays
             size: int | None = None, # input side in pixels (default: the weights' own preprocessing)
             max_images: int | None = None, # at most this many images (class-stratified)
@@ -233,7 +284,7 @@ def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a to
             cache: bool = True, # keep features in the feature cache (FEATVIZ_CACHE/features)
             bs: int = 64, num_workers: int | None = None, device=None, thumb_size: int = 48,
             n_jobs: int | None = 1, progress: bool = True) -> Exploration | None:
-    "Features, maps, cluster metrics, linear probes, isolated images and confused class pairs of `model`'s `layers` on `data` (under a launch: on rank 0; None elsewhere)."
+    "Features, maps, cluster metrics, linear probes, isolated images and confused class pairs of `model`'s `layers` on `data` (and of `compare`'s, with their CKA; under a launch: on rank 0, None elsewhere)."
     s, steps = get_settings(settings), []
     def timed(step, layer, f):
         t0 = time.perf_counter(); r = f(); steps.append(dict(step=step, layer=layer, seconds=time.perf_counter() - t0)); return r
@@ -244,42 +295,40 @@ def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a to
     images = timed('load', '', lambda: load_images(data, labels, classes))
     split = _pick_split(images, split)
     if max_images is not None: images = images.subset(int(max_images), split, seed)
-    bb = timed('model', '', lambda: load_backbone(model, weights, size=size, settings=s))
-    layers = list(layers) if layers is not None else default_layers(bb.model)
-    check_layers(bb.model, layers, min(bb.size, 64), bb.channels)
-    stream = images.stream(split, **bb.image_args, bs=bs, num_workers=num_workers)
-    fn = LayerOutputs(bb.model, layers)
-    if stream.fingerprint is None: fc = None            # a Dataset without `cache_id`: computed without the cache
-    fs = timed('features', '', lambda: extract_features(fn, stream, preprocess=bb.preprocess, pool='avg', bs=bs, device=device,
-                                                        cache=fc, settings=s, progress=progress))
+    run = lambda m, w, ls, tag: _model_features(images, split, m, w, ls, size, s, fc, bs, num_workers, device, progress, timed, tag)
+    bb, layers, fs = run(model, weights, layers, '')
+    other = run(compare, compare_weights, compare_layers, 'compare') if compare is not None else None
     if not dist_state(s if device is None else str(device)).is_main: return None     # rank 0 alone does the rest
+    if fs.hit is None: fc = None
     thumbs = timed('thumbnails', '', lambda: _thumbnails(images, split, bb, thumb_size, fc, bs, num_workers))
-    keep = np.flatnonzero(fs.valid)
+    keep = np.flatnonzero(fs.valid if other is None else fs.valid & other[2].valid)     # comparing: the images both read
     all_names = _item_names(images, split)
     names = [all_names[i] for i in keep]
     y = None if fs.labels is None or not images.labelled else np.asarray(fs.labels)[keep]
     if len(keep) < 10: raise ExploreError(f"only {len(keep)} readable image(s) in {images.name}/{split}: a map needs at least 10")
     if y is not None: _check_labels(y, images.classes, images.name)
-    feats = {l: np.asarray(fs[l])[keep] for l in layers}
+    feats, models = _keyed_features(bb, layers, fs, other, keep)
     maps, rows, isos, confs, nbs = {}, [], [], [], {}
-    for l in (progress_bar(layers, leave=False) if progress else layers):
+    for l in (progress_bar(list(feats), leave=False) if progress else feats):
         maps[l], row, iso, conf, nbs[l] = _layer_results(l, feats[l], y, images.classes, names, k, seed, n_jobs, top, timed)
         rows.append(row); isos.append(iso)
         if conf is not None: confs.append(conf)
-    failed = {sk.path: sk.reason for sk in list(images.skipped) + list(fs.failed)}
+    cka = timed('cka', '', lambda: _cka_table(feats, models)) if models else None
+    failed = {sk.path: sk.reason for sk in list(images.skipped) + list(fs.failed) + (list(other[2].failed) if other else [])}
     skipped = pd.DataFrame([dict(path=p, reason=r) for p, r in failed.items()], columns=['path', 'reason'])
-    notes = _notes(images, split, keep, all_names, max_images, seed, bb, fs, k, y)
-    return Exploration(images.name, images.source, bb.name, bb.weights, layers, split, bb.size, images.classes, y, names, keep,
+    notes = _notes(images, split, keep, all_names, max_images, seed, bb, fs, k, y) | _compare_notes(models, other, len(keep))
+    return Exploration(images.name, images.source, bb.name, bb.weights, list(feats), split, bb.size, images.classes, y, names, keep,
                        feats, maps, pd.concat(rows), pd.concat(isos, ignore_index=True),
                        pd.concat(confs, ignore_index=True) if confs else pd.DataFrame(columns=['a', 'b', 'links', 'share', 'layer']),
-                       skipped, pd.DataFrame(steps, columns=['step', 'layer', 'seconds']), thumbs[keep], notes, nbs)
+                       skipped, pd.DataFrame(steps, columns=['step', 'layer', 'seconds']), thumbs[keep], notes, nbs, models, cka)
 
 # %% ../../nbs/foundation/tool/explore.ipynb #6aab3f4a
 _REPORT_CSS = """body{font:14px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:20px auto;max-width:1100px;color:#212529;padding:0 12px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #dee2e6;padding:3px 8px;text-align:right}th{background:#f1f3f5}
 td:first-child,th:first-child{text-align:left}.gal{display:flex;flex-wrap:wrap;gap:6px}.gal figure{margin:0;width:110px;font-size:11px;word-break:break-all}
 .gal img{width:96px;height:96px;image-rendering:pixelated;border:1px solid #ccc}iframe{width:100%;height:680px;border:1px solid #ccc}
-dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:600}ul.skipped{font-family:monospace;font-size:12px}"""
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:600}ul.skipped{font-family:monospace;font-size:12px}
+.side{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}"""
 
 def _png_uri(a: np.ndarray) -> str:
     buf = io.BytesIO(); Image.fromarray(a).save(buf, format='PNG')
@@ -294,14 +343,34 @@ def _gallery(ex: Exploration, layer: str) -> str:
         figs.append(f'<figure><img src="{_png_uri(ex.thumbs[i])}" alt="{html.escape(str(r.image))}" title="{html.escape(str(r.image))}"><figcaption>{cap}</figcaption></figure>')
     return '<div class="gal">' + ''.join(figs) + '</div>'
 
+# %% ../../nbs/foundation/tool/explore.ipynb #d804bbe5
+def _metrics_html(ex: Exploration) -> str:
+    "The metrics table; comparing, one table per network, side by side."
+    fmt = lambda v: f"{v:.3f}"
+    if not ex.models: return ex.metrics.to_html(float_format=fmt)
+    return '<div class="side">' + ''.join(f"<div><h3>{html.escape(t)}</h3>" + ex.metrics.loc[m['layers']].rename(
+        index=lambda l: l.removeprefix(t + '/')).to_html(float_format=fmt) + '</div>' for t, m in ex.models.items()) + '</div>'
+
+def _cka_html(ex: Exploration) -> str:
+    "The CKA matrix as a table shaded from white (0) to blue (1), or nothing when not comparing."
+    if ex.cka is None: return ''
+    ta, tb = ex.models
+    cell = lambda v: f'<td style="background:rgba(34,94,168,{max(0.0, min(1.0, v)):.2f});color:{"#fff" if v > 0.6 else "#212529"}">{v:.3f}</td>'
+    head = ''.join(f"<th>{html.escape(c.removeprefix(tb + '/'))}</th>" for c in ex.cka.columns)
+    body = ''.join(f"<tr><th>{html.escape(r.removeprefix(ta + '/'))}</th>" + ''.join(cell(v) for v in ex.cka.loc[r]) + '</tr>' for r in ex.cka.index)
+    return (f"<h2>Similarity of the two networks: linear CKA</h2><p>{html.escape(ex.notes['cka'])}. Rows: {html.escape(ta)}; "
+            f"columns: {html.escape(tb)}. 1: the same representation up to rotation and scale; near 0: no shared linear structure.</p>"
+            f'<table class="cka"><tr><th>{html.escape(ta)} \\ {html.escape(tb)}</th>{head}</tr>{body}</table>')
+
 # %% ../../nbs/foundation/tool/explore.ipynb #4f28fe48
 def _report(ex: Exploration, maps_name: str) -> str:
     e = html.escape
-    meta = dict(images=ex.notes['images'], source=ex.source, model=f"{ex.model} ({display_path(ex.weights)})", layers=', '.join(ex.layers),
+    model = ' vs '.join(f"{t}: {m['model']} ({display_path(m['weights'])})" for t, m in ex.models.items()) or f"{ex.model} ({display_path(ex.weights)})"
+    meta = dict(images=ex.notes['images'], source=ex.source, model=model, layers=', '.join(ex.layers),
                 input=ex.notes['preprocessing'], features=f"average-pooled per layer; cache: {ex.notes['cache']}") | {
-            k: ex.notes[k] for k in ('map', 'neighbours', 'metrics', 'probe') if k in ex.notes}
+            k: ex.notes[k] for k in ('compare', 'map', 'neighbours', 'metrics', 'probe') if k in ex.notes}
     parts = [f"<h1>featviz explore: {e(ex.name)}</h1>", '<dl>' + ''.join(f"<dt>{e(k)}</dt><dd>{e(str(v))}</dd>" for k, v in meta.items()) + '</dl>',
-             "<h2>Metrics per layer</h2>", ex.metrics.to_html(float_format=lambda v: f"{v:.3f}"),
+             "<h2>Metrics per layer</h2>", _metrics_html(ex), _cka_html(ex),
              f'<h2>Maps</h2><p><a href="{e(maps_name)}">Open the maps on their own page</a> (one button per layer; hover shows the image).</p>'
              f'<iframe src="{e(maps_name)}" title="maps"></iframe>']
     if len(ex.confused):
@@ -326,7 +395,7 @@ def to_html(self, path: str | Path, n_jobs: int | None = 1) -> Path:
     preds = None
     if self.labelled: preds = {l: np.array([Counter(r).most_common(1)[0][0] for r in self.labels[nb]]) for l, nb in self.neighbours.items()}
     build_explorer(maps, self.maps, self.thumbs, self.labels, self.classes, features=self.features, predictions=preds,
-                   names=[Path(n).name for n in self.names], title=f"featviz explore: {self.name} ({self.model})",
+                   names=[Path(n).name for n in self.names], title=f"featviz explore: {self.name} ({' vs '.join(self.models) or self.model})",
                    thumb_size=None, n_jobs=n_jobs)
     with atomic_write(path, 'w') as f: f.write(_report(self, maps.name))
     return path
