@@ -7,18 +7,19 @@ Docs: https://featviz.github.io/featviz/foundation/cli.html.md"""
 
 # %% ../nbs/foundation/cli.ipynb #8b0d5012
 from __future__ import annotations
-import argparse, json, os, re, sys, tempfile, threading, time, warnings
+import argparse, json, os, re, signal, sys, tempfile, threading, time, warnings
 from dataclasses import dataclass, asdict, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .core.config import ENV_VARS, Settings, SettingsError, get_settings, resolve_device
-from .core.store import atomic_write, get_store
+from .core.store import atomic_write, get_store, sweep_temp
 from .report.site import SiteError, build_site, find_notebooks
 import featviz
 from . import __version__
 from .data.datasets import DATASETS, fastai_data_dir, locate_dataset
 from .study.chapters import RUN_ID_VARIABLE, new_run_id
+from .engine.features import CacheWriteError, FeatureCache, cache_usage
 from .tool.explore import explore
 import yaml
 
@@ -480,10 +481,10 @@ def _add_explore(sub) -> None:
 
 # %% ../nbs/foundation/cli.ipynb #50d4002c
 def _parser() -> argparse.ArgumentParser:
-    "The command line: `run`, `site`, `info`, `init` and `explore` (`_add_explore`)."
+    "The command line: `run`, `site`, `info`, `init`, `explore` (`_add_explore`) and `cache` (`_add_cache`)."
     p = argparse.ArgumentParser(prog='featviz', description="Run the featviz study, build its report site, check the setup, "
                                                            "explore your own images.")
-    sub = p.add_subparsers(dest='command', metavar='{run,site,info,init,explore}')
+    sub = p.add_subparsers(dest='command', metavar='{run,site,info,init,explore,cache}')
     r = sub.add_parser('run', help="execute the notebooks in order and write their outputs back",
                        description="Execute the study's notebooks in order, each in a fresh kernel, and write their "
                                    "outputs back." + _WHERE + " Outside a clone the folder is first brought up to date "
@@ -511,7 +512,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "already there are kept, edited ones are reported (and replaced only with --force).")
     i.add_argument('dir', nargs='?', default=STUDY_DIR, metavar='DIR', help=f"study folder (default: ./{STUDY_DIR})")
     i.add_argument('--force', action='store_true', help="replace notebooks that differ from the installed ones")
-    _add_explore(sub)
+    _add_explore(sub); _add_cache(sub)
     return p
 
 # %% ../nbs/foundation/cli.ipynb #2f3193b2
@@ -539,6 +540,8 @@ def _report_sync(folder: Path, done: dict):
 
 def _cmd_run(a) -> int:
     nbs = Path(a.nbs) if a.nbs else _default_nbs(force=a.force)
+    if swept := sweep_temp(get_settings(mode=a.mode).cache_dir):
+        print(f"featviz run: removed {len(swept)} temporary file(s) of writers that died, from {get_settings(mode=a.mode).cache_dir}")
     log = run_study(nbs, a.mode, a.start, a.only, a.timeout)
     store = get_store(get_settings(mode=log['mode']))
     if not log['ok']:
@@ -592,17 +595,59 @@ def _cmd_explore(a) -> int:
     print(f"report: {report}")
     return 0
 
+# %% ../nbs/foundation/cli.ipynb #4f09a5ab
+def _add_cache(sub) -> None:
+    "The `cache` subcommand's arguments."
+    c = sub.add_parser('cache', help="the cache's size by kind, dataset and model; prune feature entries",
+                       description="Show the cache (FEATVIZ_CACHE): its size by kind and its feature entries by dataset and "
+                                   "model. With --prune-*, first delete the feature entries that match all the given conditions.")
+    c.add_argument('--prune-days', type=float, metavar='N', help="delete feature entries older than N days")
+    c.add_argument('--prune-dataset', metavar='NAME', help="delete the feature entries of this dataset (e.g. mnist, or a folder's name)")
+    c.add_argument('--prune-model', metavar='NAME', help="delete the feature entries of this model (its name or the start of it)")
+
+def _cmd_cache(a) -> int:
+    cfg = get_settings()
+    root, fc = cfg.cache_dir, FeatureCache(settings=cfg)
+    if a.prune_days is not None and a.prune_days < 0: raise ValueError(f"--prune-days {a.prune_days:g}: give a number of days >= 0")
+    print(f"cache: {root} (FEATVIZ_CACHE)")
+    if not root.is_dir():
+        print("  empty: nothing cached yet")
+        return 0
+    if swept := sweep_temp(root): print(f"removed {len(swept)} temporary file(s) of writers that died")
+    if any(v is not None for v in (a.prune_days, a.prune_dataset, a.prune_model)):
+        gone = fc.prune(a.prune_days, a.prune_dataset, a.prune_model)
+        print(f"pruned {len(gone)} feature entr{'y' if len(gone) == 1 else 'ies'}" + ''.join(f"\n  {g}" for g in gone))
+    print(cache_usage(root).to_string())
+    if len(e := fc.entries()):
+        print(e.groupby(['dataset', 'model']).agg(entries=('file', 'size'), MB=('MB', 'sum')).to_string())
+    return 0
+
+# %% ../nbs/foundation/cli.ipynb #79cd6362
+class _Terminated(KeyboardInterrupt):
+    "SIGTERM, raised as an interrupt so that every clean-up (`finally`, temporary files) runs."
+
+def _on_sigterm(signum, frame): raise _Terminated()
+
 def main(argv: list[str] | None = None) -> int:
-    "The `featviz` command: `run`, `site`, `info`, `init` or `explore`; returns the exit status."
+    "The `featviz` command: `run`, `site`, `info`, `init`, `explore` or `cache`; returns the exit status."
     p = _parser()
     a = p.parse_args(argv)
     if a.command is None:
         p.print_help()
         return 2
-    try: return dict(run=_cmd_run, site=_cmd_site, info=_cmd_info, init=_cmd_init, explore=_cmd_explore)[a.command](a)
-    except SiteError as e:
+    main_thread = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None     # put back at the end
+    try: return dict(run=_cmd_run, site=_cmd_site, info=_cmd_info, init=_cmd_init, explore=_cmd_explore, cache=_cmd_cache)[a.command](a)
+    except KeyboardInterrupt as e:                     # Ctrl-C (130) or SIGTERM (143): one line, no traceback
+        print(f"featviz {a.command}: {'terminated' if isinstance(e, _Terminated) else 'interrupted'}; temporary files "
+              f"removed, complete work kept (a re-run resumes)", file=sys.stderr)
+        return 143 if isinstance(e, _Terminated) else 130
+    except (SiteError, CacheWriteError) as e:
         print(f"featviz {a.command}: error: {e}", file=sys.stderr)
         return 1
     except (ValueError, FileNotFoundError) as e:      # SettingsError, a bad selection, StudyConflict
         print(f"featviz {a.command}: error: {e}", file=sys.stderr)
         return 2
+    finally:
+        if main_thread: signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+

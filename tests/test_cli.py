@@ -227,3 +227,60 @@ def test_site_command(study, tmp_path, capsys):
     (study/'sidebar.yml').write_text("website:\n  sidebar:\n    contents:\n      - 09_gone.ipynb\n")
     assert main(['site', '--nbs', str(study), '--out', str(out)]) == 1
     assert "lists '09_gone.ipynb'" in capsys.readouterr().err
+
+# --- interrupts and the cache command ---------------------------------------------------------------------------------
+
+def test_ctrl_c_exits_130_with_one_line(monkeypatch, capsys):
+    import featviz.cli as cli
+    def interrupted(a): raise KeyboardInterrupt
+    monkeypatch.setattr(cli, '_cmd_info', interrupted)
+    assert main(['info']) == 130
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and err.startswith('featviz info: interrupted') and 'Traceback' not in err
+
+def test_sigterm_exits_143_and_the_handler_is_put_back(monkeypatch, capsys):
+    import signal, time, featviz.cli as cli
+    before = signal.getsignal(signal.SIGTERM)
+    def terminated(a):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)                                  # the handler raises before this ends
+        return 0
+    monkeypatch.setattr(cli, '_cmd_info', terminated)
+    assert main(['info']) == 143
+    assert capsys.readouterr().err.startswith('featviz info: terminated') and signal.getsignal(signal.SIGTERM) == before
+
+def _cache_with_entries(root):
+    import numpy as np
+    from featviz.engine.features import FeatureCache
+    fc = FeatureCache(root/'features')
+    for ds, model in [('mnist', 'resnet50-aa'), ('mnist', 'Sequential-bb'), ('cifar10', 'resnet50-aa')]:
+        parts = dict(dataset=ds, split='test', model=model, layer='layer4', pool='avg')
+        a = fc.open_temp(parts, (10, 4)); a[:] = np.arange(40).reshape(10, 4); fc.commit(parts, a, (4,))
+    (root/'artifacts').mkdir(); (root/'artifacts'/'x.json').write_text('{}')
+    (root/'features'/f'.old.npy.{2**22 + 9}.1.tmp').write_bytes(b'x' * 10)     # a dead writer's leftover
+    return fc
+
+def test_cache_lists_and_prunes(tmp_path, monkeypatch, capsys):
+    fc = _cache_with_entries(tmp_path)
+    monkeypatch.setenv('FEATVIZ_CACHE', str(tmp_path))
+    assert main(['cache']) == 0
+    out = capsys.readouterr().out
+    assert f"cache: {tmp_path} (FEATVIZ_CACHE)" in out and 'removed 1 temporary file(s)' in out
+    assert re.search(r'features\s+6\s', out) and re.search(r'artifacts\s+1\s', out)       # 3 entries = 6 files
+    assert re.search(r'mnist\s+Sequential-bb\s+1', out) and re.search(r'cifar10\s+resnet50-aa\s+1', out)
+    assert main(['cache', '--prune-dataset', 'mnist', '--prune-model', 'resnet50']) == 0
+    assert 'pruned 1 feature entry' in capsys.readouterr().out
+    assert sorted(zip(fc.entries().dataset, fc.entries().model)) == [('cifar10', 'resnet50-aa'), ('mnist', 'Sequential-bb')]
+    assert main(['cache', '--prune-days', '1']) == 0 and len(fc.entries()) == 2           # none older than a day
+    assert main(['cache', '--prune-days', '-1']) == 2
+    assert 'give a number of days' in capsys.readouterr().err
+
+def test_cache_prune_on_a_read_only_cache_exits_1(tmp_path, monkeypatch, capsys):
+    import errno
+    _cache_with_entries(tmp_path)
+    monkeypatch.setenv('FEATVIZ_CACHE', str(tmp_path))
+    def read_only(self, missing_ok=False): raise OSError(errno.EROFS, 'Read-only file system', str(self))
+    monkeypatch.setattr(Path, 'unlink', read_only)
+    assert main(['cache', '--prune-model', 'resnet50']) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'read-only' in err and 'FEATVIZ_CACHE' in err

@@ -1,5 +1,5 @@
 "`featviz explore` and `featviz.tool.explore.explore` on small generated folders: broken files listed, report written, errors named."
-import re
+import os, re
 from pathlib import Path
 
 import numpy as np
@@ -220,3 +220,23 @@ def test_cli_explore_compare(tmp_path, ckpt, capsys, monkeypatch):
     assert rc == 0 and 'random init' in printed
     cka = float(re.search(r'^resnet18 \(1\)/layer4\s+(\S+)$', printed, re.M).group(1))      # the CKA table's one entry
     assert cka < 0.999
+
+def test_ctrl_c_during_features_exits_130_and_leaves_no_temporary_file(tmp_path, ckpt):
+    "A real `featviz explore` process, SIGINTed while its features are being written: status 130, one line, nothing left behind."
+    import signal, subprocess, sys, time
+    rng = np.random.default_rng(0)
+    for i in range(1500):
+        d = tmp_path/'pics'/'ab'[i % 2]; d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(d/f'{i}.png')
+    cache = Path(os.environ['FEATVIZ_CACHE'])
+    p = subprocess.Popen([sys.executable, '-m', 'featviz', 'explore', str(tmp_path/'pics'), '--model', str(ckpt), '--size', '32',
+                          '--layers', 'layer4', '--bs', '8', '--out', str(tmp_path/'out')],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'),
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # a background job would ignore it
+    t0 = time.time()
+    while not list(cache.rglob('*.tmp')) and p.poll() is None and time.time() - t0 < 240: time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1].startswith('featviz explore: interrupted') and 'Traceback' not in err
+    assert not list(cache.rglob('*.tmp')) and not list((cache/'features').glob('*.npy'))

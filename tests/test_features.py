@@ -147,7 +147,7 @@ def test_failed_extraction_leaves_no_cache_files(cache):
             if self.calls == 3: raise RuntimeError('fails on batch 3')
             return x.mean((2, 3))
     with pytest.raises(RuntimeError, match='batch 3'): run(cache, FailsLater(), bs=8)
-    assert list(cache.root.iterdir()) == []
+    assert [p for p in cache.root.rglob('*') if p.is_file() and p.parent.name != 'locks'] == []   # lock files stay (a few bytes)
 
 def test_uncacheable_callable_is_refused(cache):
     with pytest.raises(ValueError, match='cache_id'): run(cache, lambda x: x.mean((2, 3)))

@@ -123,3 +123,33 @@ def test_get_finetuned_loads_or_trains_in_quick_mode_only(tmp_path, monkeypatch)
     again, _ = get_finetuned(quick, store)                                # now loaded, not retrained
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
     with pytest.raises(FileNotFoundError, match='quick-mode resnet18; full mode needs'): get_finetuned(full, store)
+
+
+def test_fine_tune_resumes_stage_2_from_its_last_epoch(tmp_path):
+    "fine_tune(checkpoint=) interrupted after stage 2's first epoch, then run again: it trains only the second, same weights."
+    import random
+    from fastai.basics import Callback
+    from featviz.core.config import Settings
+    from featviz.data.datasets import ImageData
+    from featviz.study.models import featviz_learner, fine_tune, image_dataloaders
+    rng = np.random.default_rng(0)
+    toy = ImageData('toy', rng.integers(0, 256, (96, 28, 28), dtype=np.uint8), rng.integers(0, 3, 96),
+                    rng.integers(0, 256, (16, 28, 28), dtype=np.uint8), rng.integers(0, 3, 16), ['a', 'b', 'c'])
+    class CtrlCInStage2(Callback):
+        order = 66                                   # after the checkpoint (65)
+        def after_epoch(self):
+            if self.n_epoch == 2 and self.epoch == 0: raise KeyboardInterrupt
+    def run(ckpt=None, cbs=()):
+        torch.manual_seed(0); random.seed(0); np.random.seed(0)
+        model = create_model(get_settings(arch='resnet18'), 3, pretrained=False)[0]
+        learn = featviz_learner(image_dataloaders(toy, bs=16, device='cpu', seed=0), model, precision='fp32')
+        learn.add_cbs(list(cbs))
+        with learn.no_bar(), learn.no_logging():
+            fine_tune(learn, (1, 2), lr_frozen=1e-3, lr_unfrozen=1e-3, bn='eval', cached=False, checkpoint=ckpt)
+        return learn
+    plain, ckpt = run(), tmp_path/'stage2.pt'
+    with pytest.raises(KeyboardInterrupt): run(ckpt, [CtrlCInStage2()])
+    assert torch.load(ckpt, weights_only=True)['epoch'] == 1
+    resumed = run(ckpt)
+    diff = max((a.float() - b.float()).abs().max().item() for a, b in zip(plain.model.state_dict().values(), resumed.model.state_dict().values()))
+    assert (plain.resumed_epochs, resumed.resumed_epochs) == (0, 1) and diff <= 1e-6 and not ckpt.exists()

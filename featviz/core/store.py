@@ -10,7 +10,7 @@ Docs: https://featviz.github.io/featviz/foundation/core/store.html.md"""
 
 # %% ../../nbs/foundation/core/store.ipynb #70efccd9
 from __future__ import annotations
-import io, json, os, tempfile, hashlib
+import io, json, os, tempfile, time, hashlib
 from contextlib import contextmanager
 from fastcore.basics import patch
 from pathlib import Path
@@ -22,7 +22,7 @@ import torch
 from .config import Settings, get_settings
 
 # %% auto #0
-__all__ = ['atomic_write', 'file_sha256', 'array_fingerprint', 'markdown_table', 'ArtifactStore', 'get_store']
+__all__ = ['atomic_write', 'sweep_temp', 'file_sha256', 'array_fingerprint', 'markdown_table', 'ArtifactStore', 'get_store']
 
 # %% ../../nbs/foundation/core/store.ipynb #9dbff661
 def _umask() -> int:
@@ -31,10 +31,10 @@ def _umask() -> int:
 
 @contextmanager
 def atomic_write(path: str | Path, mode: str = 'wb'):
-    "Open a temporary file beside `path` for writing; on success rename it over `path`, on error delete it."
+    "Open a temporary file beside `path` (`.NAME.PID.XXXX.tmp`) for writing; on success rename it over `path`, on error delete it."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.{os.getpid()}.', suffix='.tmp')
     os.chmod(tmp, 0o666 & ~_umask())     # mkstemp makes 0600 files; give the result the usual permissions
     try:
         with os.fdopen(fd, mode) as f:
@@ -44,6 +44,30 @@ def atomic_write(path: str | Path, mode: str = 'wb'):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+# %% ../../nbs/foundation/core/store.ipynb #0d262e51
+def _pid_alive(pid: int) -> bool:
+    "Does process `pid` exist on this machine?"
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True          # someone else's live process
+    return True
+
+def sweep_temp(root: str | Path,            # the folder to sweep (recursively)
+               max_age: float = 86_400.0    # seconds after which any temporary file counts as abandoned
+              ) -> list[Path]:
+    "Delete (best effort) the `.tmp` files under `root` of writers that are dead (their pid is gone) or older than `max_age`; the paths removed."
+    root, now, gone = Path(root), time.time(), []
+    if not root.is_dir(): return gone
+    for p in root.rglob('.*.tmp'):
+        bits = p.name.split('.')
+        pid = int(bits[-3]) if len(bits) >= 4 and bits[-3].isdigit() else None
+        try: old = now - p.stat().st_mtime > max_age
+        except FileNotFoundError: continue
+        if old or (pid is not None and pid != os.getpid() and not _pid_alive(pid)):
+            try: p.unlink(missing_ok=True); gone.append(p)
+            except OSError: pass                 # a read-only cache: nothing to sweep there, and no reason to fail
+    return gone
 
 # %% ../../nbs/foundation/core/store.ipynb #577b9160
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:

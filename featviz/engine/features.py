@@ -7,7 +7,8 @@ Docs: https://featviz.github.io/featviz/foundation/engine/features.html.md"""
 
 # %% ../../nbs/foundation/engine/features.ipynb #31a07062
 from __future__ import annotations
-import hashlib, json, logging, os, re, shutil, time
+import errno, fcntl, hashlib, json, logging, os, re, shutil, signal, sys, time
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -25,14 +26,15 @@ from ..core.config import Settings, get_settings, resolve_device
 from ..data.datasets import ImageData
 from ..data.images import ImageStream
 from .distributed import DistState, dist_state, on_main, rank_device, shard, to_device
-from ..core.store import array_fingerprint, atomic_write, file_sha256
+from ..core.store import array_fingerprint, atomic_write, file_sha256, sweep_temp
 
 _logger = logging.getLogger(__name__)   # featviz.engine.features: cache hits, misses and rebuilt entries
 
 # %% auto #0
-__all__ = ['POOLS', 'TOKEN_POOLS', 'VALID', 'FORMAT_VERSION', 'Preprocess', 'pool_output', 'token_layout', 'FeatureSet',
-           'output_names', 'output_pools', 'run_batches', 'batch_runner', 'model_fingerprint', 'file_slug',
-           'FeatureCache', 'shard_paths', 'extract_sharded', 'extract_features', 'stream_features']
+__all__ = ['POOLS', 'TOKEN_POOLS', 'VALID', 'FORMAT_VERSION', 'BLOCK', 'FAULT_ENV', 'Preprocess', 'pool_output', 'token_layout',
+           'FeatureSet', 'output_names', 'output_pools', 'run_batches', 'batch_runner', 'model_fingerprint',
+           'file_slug', 'FeatureCache', 'CacheWriteError', 'cache_usage', 'shard_paths', 'blocks', 'extract_sharded',
+           'extract_features', 'stream_features']
 
 # %% ../../nbs/foundation/engine/features.ipynb #226f1576
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class FeatureSet:
     computed_seconds: float | None = None    # the extraction's own wall time, also on a cache hit (from the sidecar)
     valid: np.ndarray | None = None          # image streams: which rows decoded (the others are zeros), also on a cache hit
     failed: list = field(default_factory=list)   # image streams: the images that did not decode, with the reasons
+    resumed: int = 0                         # rows taken from the complete blocks of an interrupted run
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self.features: raise KeyError(f"no output {name!r}: this FeatureSet has {list(self.features)}")
@@ -120,6 +123,7 @@ class FeatureSet:
     def __repr__(self):
         outs = ', '.join(f"{k}: {a.shape[1]:,} from {'×'.join(map(str, self.shapes[k]))}" for k, a in self.features.items())
         how = {None: 'no cache', True: 'cache hit', False: 'computed and cached'}[self.hit]
+        if self.resumed: how += f" ({self.resumed:,} rows resumed)"
         bad = '' if self.valid is None else f"; {int((~self.valid).sum())} failed to decode"
         return f"FeatureSet({len(self):,} images; {outs}{bad}; {how}, {self.seconds:.2f} s)"
 
@@ -239,8 +243,8 @@ class FeatureCache:
     def __init__(self,
                  root: str | Path | None = None,    # folder of the entries (default: the settings' `cache_dir/'features'`)
                  settings: Settings | None = None,  # the settings whose cache folder is the default `root`
-                 verify: str = 'size'):              # check on load: 'size' (fast) or 'sha' (reads every byte)
-        if verify not in ('size', 'sha'): raise ValueError(f"verify={verify!r}: use 'size' (fast) or 'sha' (reads every byte)")
+                 verify: str = 'sha'):               # check on load: 'sha' (every byte, the default) or 'size' (fast)
+        if verify not in ('size', 'sha'): raise ValueError(f"verify={verify!r}: use 'sha' (reads every byte) or 'size' (fast)")
         self.root = Path(root) if root is not None else get_settings(settings).cache_dir/'features'
         self.verify = verify
 
@@ -256,13 +260,43 @@ class FeatureCache:
         name = '-'.join(file_slug(parts.get(k, '')) for k in ('dataset', 'split', 'model', 'layer'))
         return self.root/f"{name}-{self.key(parts)}.npy"
 
+# %% ../../nbs/foundation/engine/features.ipynb #3e849ac1
+class CacheWriteError(OSError):
+    "The feature cache cannot be written (read-only, not permitted, or full); the message names the folder and FEATVIZ_CACHE."
+
+_FULL, _DENIED = {errno.ENOSPC, errno.EDQUOT}, {errno.EROFS, errno.EACCES, errno.EPERM}
+
+@contextmanager
+def _writing(path: Path):
+    "Turn a read-only / permission / full-disk `OSError` while writing under `path` into a `CacheWriteError` naming it."
+    try: yield
+    except CacheWriteError: raise
+    except OSError as e:
+        if e.errno not in _FULL | _DENIED: raise
+        why = 'the disk is full' if e.errno in _FULL else 'it is read-only or not writable'
+        raise CacheWriteError(e.errno, f"cannot write the feature cache at {path} ({why}: {e.strerror}); no entry was "
+                              f"changed: free space there, or set FEATVIZ_CACHE to a writable folder with room") from e
+
+def _reserve(arr: np.memmap):
+    "Allocate a memmap's file on disk now, so a full disk raises ENOSPC here rather than SIGBUS on a later page write."
+    with open(arr.filename, 'r+b') as f:
+        try: os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL): raise   # a file system without fallocate: nothing reserved
+
+def _temp_memmap(path: Path, shape: tuple) -> np.memmap:
+    "A writable float32 `.npy` memmap at `path`, its space reserved; on any error nothing is left behind."
+    with _writing(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try: arr = np.lib.format.open_memmap(path, mode='w+', dtype=np.float32, shape=shape); _reserve(arr); return arr
+        except BaseException: path.unlink(missing_ok=True); raise
+
 # %% ../../nbs/foundation/engine/features.ipynb #24442054
 @patch
 def open_temp(self: FeatureCache, parts: dict, shape: tuple[int, int]) -> np.memmap:
-    "A writable float32 `.npy` memmap beside the final file, to be filled and then `commit`ted."
-    npy = self.path(parts); npy.parent.mkdir(parents=True, exist_ok=True)
-    tmp = npy.with_name(f".{npy.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    return np.lib.format.open_memmap(tmp, mode='w+', dtype=np.float32, shape=shape)
+    "A writable float32 `.npy` memmap beside the final file (`.NAME.PID.TIME.tmp`, its space reserved), to be filled and then `commit`ted."
+    npy = self.path(parts)
+    return _temp_memmap(npy.with_name(f".{npy.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"), shape)
 
 @patch
 def commit(self: FeatureCache,
@@ -273,23 +307,31 @@ def commit(self: FeatureCache,
           ) -> tuple[np.ndarray, dict]:
     "Flush a filled temp memmap, rename it into place, then write the sidecar; returns the loaded entry."
     npy = self.path(parts); tmp = Path(arr.filename)
-    arr.flush()
-    npy.with_suffix('.json').unlink(missing_ok=True)          # an old sidecar must never vouch for the new file
-    meta = dict(parts=json.loads(json.dumps(parts, default=str)), shape=list(arr.shape), dtype=str(arr.dtype),
-                item_shape=list(item_shape), nbytes=tmp.stat().st_size, sha256=file_sha256(tmp),
-                seconds=round(seconds, 3), created=time.strftime('%Y-%m-%dT%H:%M:%S'))
-    os.replace(tmp, npy)
-    with atomic_write(npy.with_suffix('.json'), 'w') as f: json.dump(meta, f, indent=1)
+    with _writing(self.root):
+        try:
+            arr.flush()
+            meta = dict(parts=json.loads(json.dumps(parts, default=str)), shape=list(arr.shape), dtype=str(arr.dtype),
+                        item_shape=list(item_shape), nbytes=tmp.stat().st_size, sha256=file_sha256(tmp),
+                        seconds=round(seconds, 3), created=time.strftime('%Y-%m-%dT%H:%M:%S'))
+            npy.with_suffix('.json').unlink(missing_ok=True)      # an old sidecar must never vouch for the new file
+            os.replace(tmp, npy)
+        except BaseException: tmp.unlink(missing_ok=True); raise
+        with atomic_write(npy.with_suffix('.json'), 'w') as f: json.dump(meta, f, indent=1)
     return np.load(npy, mmap_mode='r', allow_pickle=False), meta
 
 # %% ../../nbs/foundation/engine/features.ipynb #f0f79da5
 @patch
-def _drop(self: FeatureCache, npy: Path):
-    for p in (npy.with_suffix('.json'), npy): p.unlink(missing_ok=True)
+def _quarantine(self: FeatureCache, npy: Path) -> Path:
+    "Move an invalid entry (its `.npy` and sidecar) into `quarantine/`, stamped with the time; the folder."
+    q = self.root/'quarantine'; q.mkdir(parents=True, exist_ok=True)
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"   # never the same twice
+    for p in (npy, npy.with_suffix('.json')):
+        if p.exists(): os.replace(p, q/f"{p.name}.{stamp}")
+    return q
 
 @patch
-def load(self: FeatureCache, parts: dict) -> tuple[np.ndarray, dict] | None:
-    "The cached array (read-only memmap) and its sidecar, or None if absent or invalid (an invalid entry is deleted)."
+def load(self: FeatureCache, parts: dict, repair: bool = True) -> tuple[np.ndarray, dict] | None:
+    "The cached array (read-only memmap) and its sidecar, or None if absent or invalid (an invalid entry is moved to `quarantine/` if `repair`)."
     npy = self.path(parts); side = npy.with_suffix('.json')
     if not npy.exists() and not side.exists(): return None
     try:
@@ -298,13 +340,15 @@ def load(self: FeatureCache, parts: dict) -> tuple[np.ndarray, dict] | None:
         if meta.get('parts') != json.loads(json.dumps(parts, default=str)): raise ValueError("sidecar is for other key parts")
         if not npy.exists(): raise ValueError("the .npy file is missing")
         if (size := npy.stat().st_size) != meta['nbytes']: raise ValueError(f"{size:,} bytes, expected {meta['nbytes']:,} (truncated?)")
-        if self.verify == 'sha' and file_sha256(npy) != meta['sha256']: raise ValueError("SHA-256 mismatch")
+        if self.verify == 'sha' and file_sha256(npy) != meta['sha256']: raise ValueError("SHA-256 mismatch: altered on disk")
         arr = np.load(npy, mmap_mode='r', allow_pickle=False)
         if list(arr.shape) != meta['shape'] or str(arr.dtype) != meta['dtype']:
             raise ValueError(f"header says {arr.dtype} {arr.shape}, sidecar {meta['dtype']} {meta['shape']}")
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
-        _logger.warning(f"feature cache: {npy.name} is invalid ({e}); deleting it, it will be recomputed")
-        self._drop(npy)
+        if repair:
+            try: q = f"moved to {self._quarantine(npy)}"
+            except OSError as e2: q = f"could not move it aside ({e2})"
+            _logger.warning(f"feature cache: {npy} is invalid ({e}); {q}; it will be recomputed")
         return None
     return arr, meta
 
@@ -329,44 +373,94 @@ def clear(self: FeatureCache) -> int:
     for p in files: p.unlink(missing_ok=True)
     return len(files)
 
+# %% ../../nbs/foundation/engine/features.ipynb #7cd70c54
+@patch
+@contextmanager
+def lock(self: FeatureCache, parts: Sequence[dict]):
+    "Hold an exclusive `fcntl.flock` per entry (`locks/<key>.lock`, in key order) while the block runs; released when the process ends, even killed."
+    d = self.root/'locks'
+    with ExitStack() as stack:
+        with _writing(d):
+            d.mkdir(parents=True, exist_ok=True)
+            for key in sorted({self.key(p) for p in parts}):
+                f = stack.enter_context(open(d/f"{key}.lock", 'a'))
+                fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+# %% ../../nbs/foundation/engine/features.ipynb #5cafbf89
+def _kind(rel: Path) -> str:
+    "The kind of a file under the cache folder, from its path relative to it."
+    if rel.name.endswith('.tmp'): return 'temporary files'
+    if rel.parts[0] == 'features' and len(rel.parts) > 2: return f"features/{rel.parts[1]}"
+    return rel.parts[0] if len(rel.parts) > 1 else '(top level)'
+
+def cache_usage(cache_dir: str | Path) -> pd.DataFrame:
+    "Files and MB under `cache_dir` by kind: 'features' (entries), 'features/shards' (blocks), 'features/quarantine', 'artifacts', 'temporary files', …"
+    rows = [(_kind(p.relative_to(cache_dir)), p.stat().st_size) for p in Path(cache_dir).rglob('*') if p.is_file()]
+    df = pd.DataFrame(rows, columns=['kind', 'bytes'])
+    out = df.groupby('kind').agg(files=('bytes', 'size'), MB=('bytes', lambda b: round(b.sum() / 2**20, 2)))
+    return out.sort_values('MB', ascending=False)
+
+@patch
+def prune(self: FeatureCache, days: float | None = None, dataset: str | None = None, model: str | None = None) -> list[str]:
+    "Delete the entries older than `days`, of `dataset`, of a `model` (name or its start): all given must hold; the names removed."
+    if days is None and dataset is None and model is None: raise ValueError("say what to prune: days, dataset or model")
+    gone, now = [], time.time()
+    for side in sorted(self.root.glob('*.json')):
+        try: m = json.loads(side.read_text()); p = m.get('parts', {})
+        except (OSError, json.JSONDecodeError): continue
+        if days is not None and now - side.stat().st_mtime <= days * 86_400: continue
+        if dataset is not None and p.get('dataset') != dataset: continue
+        if model is not None and not str(p.get('model', '')).startswith(model): continue
+        with _writing(self.root):
+            for f in (side, side.with_suffix('.npy')): f.unlink(missing_ok=True)
+        gone.append(side.with_suffix('.npy').name)
+    return gone
+
 # %% ../../nbs/foundation/engine/features.ipynb #a0b3c44f
 def shard_paths(cache: FeatureCache, # the feature cache
                 parts: dict, # the entry's key parts
                 rows: range, # the shard's rows
                ) -> tuple[Path, Path]:
-    "Where the shard `rows` of a cache entry lives: `(.npy, sidecar .json)` under `shards/<entry name>/` beside the entry."
+    "Where the shard (block) `rows` of a cache entry lives: `(.npy, sidecar .json)` under `shards/<entry name>/` beside the entry."
     d = cache.root/'shards'/cache.path(parts).stem
     return d/f"rows{rows.start:010d}-{rows.stop:010d}.npy", d/f"rows{rows.start:010d}-{rows.stop:010d}.json"
 
-def _shard_meta(cache, parts, rows) -> dict | None:
-    "The sidecar of a complete shard, or None (absent, for other key parts, or the wrong size)."
+def _shard_meta(cache, parts, rows, verify: bool = False) -> dict | None:
+    "The sidecar of a complete block, or None (absent, for other key parts, the wrong size, or with `verify` altered bytes)."
     npy, side = shard_paths(cache, parts, rows)
     try:
         meta = json.loads(side.read_text())
         ok = meta['parts'] == json.loads(json.dumps(parts, default=str)) and npy.stat().st_size == meta['nbytes']
+        if ok and verify and 'sha256' in meta and meta['sha256'] != file_sha256(npy):     # (older blocks have no checksum: size only)
+            _logger.warning(f"feature cache: block {npy} does not match its checksum; it will be recomputed")
+            ok = False
     except (OSError, ValueError, KeyError, TypeError): return None
     return meta if ok else None
 
 # %% ../../nbs/foundation/engine/features.ipynb #4db076f7
 def _write_shard(run, cache, parts, rows, idx, progress) -> float:
-    "Compute the shard `rows` (image indices `idx[rows]`) and write it: temp files renamed into place, sidecars last."
+    "Compute the block `rows` (image indices `idx[rows]`) and write it: temp files renamed into place, sidecars (size, SHA-256) last."
     t0, tmps = time.perf_counter(), {}
     def allocate(k, shape):
-        npy, _ = shard_paths(cache, parts[k], rows); npy.parent.mkdir(parents=True, exist_ok=True)
-        tmps[k] = np.lib.format.open_memmap(npy.with_name(f".{npy.stem}.{os.getpid()}.tmp"), mode='w+', dtype=np.float32, shape=shape)
+        npy, _ = shard_paths(cache, parts[k], rows)
+        tmps[k] = _temp_memmap(npy.with_name(f".{npy.stem}.{os.getpid()}.{time.monotonic_ns()}.tmp"), shape)
         return tmps[k]
-    try: _, shapes = run(idx[rows.start:rows.stop], allocate, progress)
+    try:
+        _, shapes = run(idx[rows.start:rows.stop], allocate, progress)
+        secs = time.perf_counter() - t0
+        with _writing(cache.root):
+            for k, a in tmps.items():
+                npy, side = shard_paths(cache, parts[k], rows)
+                a.flush(); side.unlink(missing_ok=True); os.replace(a.filename, npy)
+            for k, a in tmps.items():
+                npy, side = shard_paths(cache, parts[k], rows)
+                meta = dict(parts=json.loads(json.dumps(parts[k], default=str)), rows=[rows.start, rows.stop], shape=list(a.shape),
+                            item_shape=list(shapes[k]), nbytes=npy.stat().st_size, sha256=file_sha256(npy), seconds=round(secs, 3))
+                with atomic_write(side, 'w') as f: json.dump(meta, f)
     except BaseException:
         for a in tmps.values(): Path(a.filename).unlink(missing_ok=True)
         raise
-    secs = time.perf_counter() - t0
-    for k, a in tmps.items():
-        a.flush(); os.replace(a.filename, shard_paths(cache, parts[k], rows)[0])
-    for k, a in tmps.items():
-        npy, side = shard_paths(cache, parts[k], rows)
-        meta = dict(parts=json.loads(json.dumps(parts[k], default=str)), rows=[rows.start, rows.stop], shape=list(a.shape),
-                    item_shape=list(shapes[k]), nbytes=npy.stat().st_size, seconds=round(secs, 3))
-        with atomic_write(side, 'w') as f: json.dump(meta, f)
     return secs
 
 # %% ../../nbs/foundation/engine/features.ipynb #783648de
@@ -387,6 +481,34 @@ def _merge_shards(cache, parts, ranges, seconds) -> None:
             Path(out.filename).unlink(missing_ok=True); raise
         shutil.rmtree(shard_paths(cache, p, ranges[0])[0].parent, ignore_errors=True)
 
+# %% ../../nbs/foundation/engine/features.ipynb #00552bcd
+BLOCK = 4096                                        # rows per committed block (rounded down to whole batches)
+FAULT_ENV = 'FEATVIZ_FAULT_KILL_AFTER_BLOCK'        # fault injection (tests): SIGKILL after this many blocks are committed
+
+def blocks(rows: range, block: int = BLOCK, bs: int = 256) -> list[range]:
+    "`rows` cut into blocks of `block` rows rounded down to whole batches of `bs` (at least one batch); the last may be shorter."
+    if block < 1 or bs < 1: raise ValueError(f"block={block} and bs={bs} must be positive")
+    step = max(bs, block // bs * bs)
+    return [range(s, min(s + step, rows.stop)) for s in range(rows.start, rows.stop, step)]
+
+def _fault_point(written: int):
+    "Fault injection: SIGKILL this process once it has committed `$FEATVIZ_FAULT_KILL_AFTER_BLOCK` blocks (a test's crash, at a block, not a time)."
+    if (k := os.environ.get(FAULT_ENV)) and written == int(k): os.kill(os.getpid(), signal.SIGKILL)
+
+def _compute_blocks(run, cache, parts, mine: range, idx, bs: int, block: int, progress: bool, st: DistState) -> int:
+    "This rank's blocks of `mine`: complete ones (checksums checked) are kept, the others computed and committed one by one; rows resumed."
+    resumed, written, t0 = 0, 0, time.perf_counter()
+    for b in blocks(mine, block, bs):
+        if all(_shard_meta(cache, p, b, verify=cache.verify == 'sha') for p in parts.values()): resumed += len(b); continue
+        _write_shard(run, cache, parts, b, idx, progress)
+        written += 1; _fault_point(written)
+    secs, done = time.perf_counter() - t0, f"rows {mine.start}-{mine.stop}"
+    if resumed == len(mine): _logger.info(f"rank {st.rank}: {done} resumed from complete shards")
+    elif resumed == 0: _logger.info(f"rank {st.rank}: computed {done} in {secs:.1f} s")
+    else: _logger.info(f"rank {st.rank}: {done}: {resumed:,} resumed from complete shards, the rest computed in {secs:.1f} s")
+    if resumed and progress: print(f"resumed: {resumed:,} of {len(mine):,} from the cache", file=sys.stderr)
+    return resumed
+
 # %% ../../nbs/foundation/engine/features.ipynb #fff53a6b
 def _all_gather(obj) -> list:
     out = [None] * torch.distributed.get_world_size()
@@ -404,8 +526,9 @@ def extract_sharded(run: Callable, # the engine's batch loop: run(image indices,
                     progress: bool = True, # a progress bar on rank 0
                     t0: float | None = None, # `time.perf_counter()` when the extraction started
                     state: DistState | None = None, # this process (default: `dist_state()`)
+                    block: int = BLOCK, # rows per committed block (with `cache`), rounded down to whole batches
                    ):
-    "Every rank extracts its shard of the rows; the shards land in the one cache entry (or are gathered): a `FeatureSet`."
+    "Every rank extracts its shard of the rows (in resumable blocks); they land in the one cache entry (or are gathered): a `FeatureSet`."
     st, t0 = state or dist_state(), time.perf_counter() if t0 is None else t0
     idx = np.arange(n) if indices is None else np.asarray(indices)
     ranges = [shard(n, r, st.world_size, bs) for r in range(st.world_size)]
@@ -424,22 +547,17 @@ def extract_sharded(run: Callable, # the engine's batch loop: run(image indices,
             outs = {k: np.load(p, mmap_mode='r') for k, p in paths.items()}
         secs = time.perf_counter() - t0
         return FeatureSet(outs, got[0][1], labels, None, paths, secs, secs)
-    if len(mine):
-        if all(_shard_meta(cache, p, mine) for p in parts.values()):
-            _logger.info(f"rank {st.rank}: rows {mine.start}-{mine.stop} resumed from complete shards")
-        else:
-            secs = _write_shard(run, cache, parts, mine, idx, show)
-            _logger.info(f"rank {st.rank}: computed rows {mine.start}-{mine.stop} in {secs:.1f} s")
+    resumed = _compute_blocks(run, cache, parts, mine, idx, bs, block, show, st) if len(mine) else 0
     st.barrier()
-    if st.is_main: _merge_shards(cache, parts, [r for r in ranges if len(r)], time.perf_counter() - t0)
+    if st.is_main: _merge_shards(cache, parts, [b for r in ranges if len(r) for b in blocks(r, block, bs)], time.perf_counter() - t0)
     st.barrier()
     found = {k: cache.load(p) for k, p in parts.items()}
     if any(v is None for v in found.values()):
         raise RuntimeError(f"rank {st.rank}: the merged feature cache entries {[cache.path(p).name for p in parts.values()]} "
                            f"are not readable: is FEATVIZ_CACHE a folder every rank sees?")
-    secs = time.perf_counter() - t0
+    secs = max(m.get('seconds', 0.0) for _, m in found.values())        # the extraction's time, as its sidecar says
     return FeatureSet({k: a for k, (a, _) in found.items()}, {k: tuple(m['item_shape']) for k, (_, m) in found.items()},
-                      labels, False, {k: cache.path(p) for k, p in parts.items()}, secs, secs)
+                      labels, False, {k: cache.path(p) for k, p in parts.items()}, secs, secs, resumed=resumed)
 
 # %% ../../nbs/foundation/engine/features.ipynb #3b24f2cf
 def _subset(indices: Sequence[int] | None, n_images: int) -> np.ndarray | None:
@@ -462,14 +580,20 @@ def _cache_parts(fn, dataset: str, split: str, x: np.ndarray, idx: np.ndarray | 
     return parts | ({VALID: dict(base, layer=VALID, pool='')} if _is_stream(x) else {})
 
 # %% ../../nbs/foundation/engine/features.ipynb #863fa528
-def _cached(cache: FeatureCache, parts: dict[str, dict]) -> dict[str, tuple] | None:
-    "Every output's `(array, sidecar)` from `cache`, or None unless all of them are there and valid."
-    found = {k: cache.load(p) for k, p in parts.items()}
+def _cached(cache: FeatureCache, parts: dict[str, dict], repair: bool = True) -> dict[str, tuple] | None:
+    "Every output's `(array, sidecar)` from `cache`, or None unless all of them are there and valid (`repair`: see `FeatureCache.load`)."
+    found = {k: cache.load(p, repair) for k, p in parts.items()}
     return found if all(v is not None for v in found.values()) else None
 
-def _allocator(cache: FeatureCache | None, parts: dict[str, dict], out_dir: str | Path | None) -> Callable:
-    "How an output's `(N, D)` float32 array is allocated: the cache's temp memmap, a temp `.npy` in `out_dir`, or memory."
-    if cache: return lambda k, shape: cache.open_temp(parts[k], shape)
+def _hit(cache: FeatureCache, parts: dict[str, dict], found: dict, labels, t0: float) -> FeatureSet:
+    "The `FeatureSet` of a cache hit."
+    _logger.info(f"feature cache hit: {[cache.path(p).name for p in parts.values()]}")
+    return FeatureSet({k: a for k, (a, _) in found.items()}, {k: tuple(m['item_shape']) for k, (_, m) in found.items()},
+                      labels, True, {k: cache.path(p) for k, p in parts.items()}, time.perf_counter() - t0,
+                      max(m.get('seconds', 0.0) for _, m in found.values()))
+
+def _allocator(out_dir: str | Path | None) -> Callable:
+    "Without a cache, how an output's `(N, D)` float32 array is allocated: a temp `.npy` in `out_dir`, or memory."
     if out_dir is None: return lambda k, shape: np.empty(shape, dtype=np.float32)
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     return lambda k, shape: np.lib.format.open_memmap(out_dir/f".{file_slug(k)}.npy.tmp", mode='w+', dtype=np.float32, shape=shape)
@@ -499,6 +623,16 @@ def _with_valid(fs: FeatureSet, x, idx: np.ndarray | None) -> FeatureSet:
     if fs.labels is None and x.labels is not None: fs.labels = x.labels[rows]
     return fs
 
+# %% ../../nbs/foundation/engine/features.ipynb #094c22b9
+def _extract_blocks(run, n, idx, bs, labels, cache, parts, progress, t0, st, block) -> FeatureSet:
+    "One process with a cache: sweep dead writers' temp files, lock the entries; load them if another process wrote them meanwhile, else extract in blocks."
+    sweep_temp(cache.root)
+    with cache.lock(parts.values()):
+        if found := _cached(cache, parts): return _hit(cache, parts, found, labels, t0)    # written while we waited
+        fs = extract_sharded(run, n, idx, bs, labels, cache, parts, None, progress, t0, st, block)
+    _logger.info(f"feature cache miss: computed {list(parts)} in {fs.seconds:.1f} s ({fs.resumed:,} rows resumed)")
+    return fs
+
 # %% ../../nbs/foundation/engine/features.ipynb #8cb1438a
 def extract_features(fn: Callable,                   # feature function: float batch -> tensor, or named tensors (a module, a layer set, a transform)
                      data: ImageData | np.ndarray,   # a dataset, uint8 images (N, H, W) / (N, H, W, C), or an `ImageStream`
@@ -514,7 +648,8 @@ def extract_features(fn: Callable,                   # feature function: float b
                      out_dir: str | Path | None = None,              # stream the arrays into `.npy` files here
                      cache: FeatureCache | bool | None = None,       # a `FeatureCache`, or True for the settings' one
                      settings: Settings | None = None,               # settings for the device and the default cache
-                     progress: bool = True                           # show a progress bar
+                     progress: bool = True,                          # show a progress bar
+                     block: int = BLOCK                              # with a cache: rows per committed, resumable block
                     ) -> FeatureSet:
     "Run feature function `fn` over a split of `data` (or uint8 images, or an image stream) in batches; pooled `(N, D)` arrays, cached if asked."
     t0 = time.perf_counter()
@@ -530,24 +665,16 @@ def extract_features(fn: Callable,                   # feature function: float b
     if cache and out_dir is not None: raise ValueError("pass cache= or out_dir=, not both: cached features already live in .npy files")
     parts = _cache_parts(fn, dataset, split if isinstance(data, ImageData) else '', x, idx, pre, pools, bf16) if cache else {}
     finish = (lambda fs: _with_valid(fs, x, idx)) if _is_stream(x) else (lambda fs: fs)
-    if cache and (found := _cached(cache, parts)):
-        _logger.info(f"feature cache hit: {[cache.path(p).name for p in parts.values()]}")
-        return finish(FeatureSet({k: a for k, (a, _) in found.items()}, {k: tuple(m['item_shape']) for k, (_, m) in found.items()},
-                               labels, True, {k: cache.path(p) for k, p in parts.items()}, time.perf_counter() - t0,
-                               max(m.get('seconds', 0.0) for _, m in found.values())))
+    if cache and (found := _cached(cache, parts, repair=False)): return finish(_hit(cache, parts, found, labels, t0))
     run = batch_runner(fn, x, names, pre, pools, bs, dev, bf16, channels_last)
-    if (dist := dist_state(str(dev))).distributed:     # under torchrun/accelerate: this rank's shard, merged into one entry
-        n = len(idx) if idx is not None else len(x)
-        return finish(extract_sharded(run, n, idx, bs, labels, cache, parts if cache else None, out_dir, progress, t0, dist))
-    allocate, outs = _allocator(cache, parts, out_dir), {}
+    n, dist = len(idx) if idx is not None else len(x), dist_state(str(dev))
+    if dist.distributed:     # under torchrun/accelerate: this rank's shard, merged into one entry
+        return finish(extract_sharded(run, n, idx, bs, labels, cache, parts if cache else None, out_dir, progress, t0, dist, block))
+    if cache: return finish(_extract_blocks(run, n, idx, bs, labels, cache, parts, progress, t0, dist, block))
+    allocate, outs = _allocator(out_dir), {}
     try: outs, shapes = run(idx, lambda k, shape: outs.setdefault(k, allocate(k, shape)), progress)
     except BaseException: _discard(outs); raise
     secs = time.perf_counter() - t0
-    if cache:
-        done = {k: cache.commit(parts[k], a, shapes[k], secs) for k, a in outs.items()}
-        _logger.info(f"feature cache miss: computed {list(done)} in {secs:.1f} s")
-        return finish(FeatureSet({k: a for k, (a, _) in done.items()}, shapes, labels, False,
-                               {k: cache.path(p) for k, p in parts.items()}, secs, secs))
     paths = _save(outs, out_dir) if out_dir is not None else {}
     return finish(FeatureSet(outs, shapes, labels, None, paths, secs, secs))
 

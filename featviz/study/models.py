@@ -7,7 +7,7 @@ Docs: https://featviz.github.io/featviz/foundation/study/models.html.md"""
 
 # %% ../../nbs/foundation/study/models.ipynb #cd4d1bf4
 from __future__ import annotations
-import time, warnings
+import random, time, warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 import torchvision
-from fastai.basics import Learner, Callback, params, CrossEntropyLossFlat, Adam, error_rate
+from fastai.basics import Learner, Callback, L, params, CrossEntropyLossFlat, Adam, error_rate
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.channelslast import ChannelsLast
 import fastai.callback.schedule  # noqa: F401  (adds fit_one_cycle / lr_find to Learner)
@@ -34,7 +34,7 @@ from ..engine.distributed import amp_precision, dist_state, distrib_training, lo
 from ..engine.features import Preprocess, extract_features
 from ..engine.layers import LayerOutputs
 from ..analysis.metrics import accuracy_interval
-from ..core.store import get_store
+from ..core.store import atomic_write, get_store
 from ..core.config import seed_everything, subset_sizes
 from ..data.datasets import ImageData, load_mnist, valid_indices
 
@@ -43,8 +43,8 @@ __all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'UNFROZEN_TRIAL', 'BN_MODES',
            'create_backbone', 'imagenet_top1', 'featviz_head', 'FeatvizNet', 'image_dataloaders', 'CPUMixedPrecision',
            'BodyEvalMode', 'body_head_splitter', 'speed_callbacks', 'featviz_learner', 'save_finetuned',
            'load_finetuned', 'create_model', 'HeadOnFeatures', 'loader_preprocess', 'body_features', 'head_learner',
-           'stage1_seed_spread', 'lr_trials', 'choose_lr', 'body_bn', 'bn_trials', 'choose_bn', 'fine_tune',
-           'split_scores', 'get_finetuned', 'plot_top_losses', 'load_checkpoint']
+           'stage1_seed_spread', 'lr_trials', 'choose_lr', 'body_bn', 'EpochCheckpoint', 'fit_one_cycle_resumable',
+           'bn_trials', 'choose_bn', 'fine_tune', 'split_scores', 'get_finetuned', 'plot_top_losses', 'load_checkpoint']
 
 # %% ../../nbs/foundation/study/models.ipynb #76e12fcc
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -366,6 +366,68 @@ def body_bn(learn: Learner, mode: str = 'eval'):
     else:
         with learn.added_cbs(BodyEvalMode()): yield learn
 
+# %% ../../nbs/foundation/study/models.ipynb #d6c95c06
+def _rng_state(learn: Learner) -> dict:
+    "Every random state the next epoch depends on: Python's, NumPy's, torch's (and CUDA's), each DataLoader's shuffling."
+    n = np.random.get_state()
+    st = dict(python=random.getstate(), numpy=(n[0], torch.from_numpy(n[1].copy()), *n[2:]), torch=torch.get_rng_state(),
+              loaders=[dl.rng.getstate() for dl in learn.dls.loaders])
+    if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
+    return st
+
+def _set_rng_state(learn: Learner, st: dict):
+    "Put back the random states of `_rng_state`."
+    random.setstate(st['python']); torch.set_rng_state(st['torch'])
+    np.random.set_state((st['numpy'][0], st['numpy'][1].numpy(), *st['numpy'][2:]))
+    for dl, s in zip(learn.dls.loaders, st['loaders']): dl.rng.setstate(s)
+    if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
+
+def _plain(o):
+    "`o` with fastcore's `L` lists as lists and NumPy scalars as numbers, so that `torch.load(weights_only=True)` reads it back."
+    if isinstance(o, np.generic): return o.item()
+    if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple, L)): return type(o)(map(_plain, o)) if isinstance(o, tuple) else [_plain(v) for v in o]
+    return o
+
+class EpochCheckpoint(Callback):
+    "After each epoch trained, save atomically to `path`: weights, optimizer state, the epoch, every random state, and the settings `key`."
+    order = 65                        # after the Recorder (50) and the progress bar (60), before fastai's SkipToEpoch (70)
+    def __init__(self, path: Path, key: dict, start: int = 0): self.path, self.key, self.start = Path(path), key, start
+    def after_epoch(self):
+        if self.epoch < self.start: return     # an epoch skipped on resume (fastai still ends it)
+        state = dict(key=self.key, epoch=self.epoch + 1, model=self.learn.model.state_dict(), opt=_plain(self.learn.opt.state_dict()),
+                     rng=_rng_state(self.learn))
+        with atomic_write(self.path) as f: torch.save(state, f)
+
+# %% ../../nbs/foundation/study/models.ipynb #0511706b
+def _load_checkpoint(path: Path, key: dict) -> dict | None:
+    "The checkpoint at `path` if it is there, readable and made for `key`; else None (with a warning if it was there)."
+    if not path.exists(): return None
+    try: state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e: warnings.warn(f"checkpoint {path} is unreadable ({e}): training starts from epoch 0"); return None
+    if state.get('key') != key:
+        warnings.warn(f"checkpoint {path} is for other settings ({state.get('key')}, not {key}): training starts from epoch 0")
+        return None
+    return state
+
+def fit_one_cycle_resumable(learn: Learner, n_epoch: int, lr_max,
+                            checkpoint: str | Path | None = None,   # save after each epoch here, and resume from it
+                            **kwargs) -> int:
+    "`learn.fit_one_cycle(n_epoch, lr_max, **kwargs)`, checkpointed after each epoch; run again after an interruption, it resumes. The epochs resumed."
+    if checkpoint is None: learn.fit_one_cycle(n_epoch, lr_max, **kwargs); return 0
+    path = Path(checkpoint)
+    key = dict(n_epoch=n_epoch, lr_max=repr(lr_max), kwargs=repr(sorted(kwargs.items())), model=type(learn.model).__name__,
+               n_params=sum(p.numel() for p in learn.model.parameters()), n_train=len(learn.dls.train_ds))
+    start = 0
+    if (state := _load_checkpoint(path, key)) is not None:
+        if learn.opt is None: learn.create_opt()
+        learn.model.load_state_dict(state['model'])
+        learn.opt.load_state_dict(dict(state['opt'], hypers=L(state['opt']['hypers'])))
+        _set_rng_state(learn, state['rng']); start = state['epoch']
+    learn.fit_one_cycle(n_epoch, lr_max, cbs=EpochCheckpoint(path, key, start), start_epoch=start, **kwargs)
+    path.unlink(missing_ok=True)      # finished: nothing left to resume
+    return start
+
 # %% ../../nbs/foundation/study/models.ipynb #772e0e65
 def bn_trials(learn: Learner,             # the learner, in the state stage 2 starts from
               lr: float,                  # the head's unfrozen rate (the body gets a tenth), e.g. `choose_lr`'s
@@ -394,8 +456,10 @@ def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
               data=None,                         # the `ImageData` `learn.dls` was built from: body features cached for chapters 03/05 too
               cached: bool = True,               # stage 1 on cached body outputs (`head_learner`); False: through the body
               bn: str | None = None,             # stage 2's body BatchNorm mode ('eval' or 'train'); None: chosen by `bn_trials`
-              settings: Settings | None = None) -> Learner:
-    "Two-stage one-cycle fine-tuning (frozen, then unfrozen with `slice(lr/10, lr)`); `learn.chosen_lrs`, `learn.chosen_bn`, `learn.lr_trial_tables`, `learn.head_learn` record it."
+              settings: Settings | None = None,
+              checkpoint: str | Path | None = None,   # stage 2 saves here after each epoch and resumes from it (`fit_one_cycle_resumable`)
+             ) -> Learner:
+    "Two-stage one-cycle fine-tuning (frozen, then unfrozen with `slice(lr/10, lr)`); `learn.chosen_lrs`, `learn.chosen_bn`, `learn.lr_trial_tables`, `learn.head_learn`, `learn.resumed_epochs` record it."
     learn.lr_trial_tables = {}
     cached = cached and not dist_state(str(learn.dls.device)).distributed    # under DDP: stage 1 through the body, as before
     with distrib_training(learn):     # fastai's distrib_ctx under torchrun/accelerate, nothing in one process
@@ -414,7 +478,7 @@ def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
             learn.lr_trial_tables['bn'] = bn_trials(learn, lr_unfrozen, n_trial, epochs_trial, seed=seed, done=learn.lr_trial_tables.get('unfrozen'))
             bn = choose_bn(learn.lr_trial_tables['bn'])
         learn.unfreeze()              # also clears the optimizer state: stage 2 starts with a fresh Adam either way
-        with body_bn(learn, bn): learn.fit_one_cycle(epochs[1], slice(lr_unfrozen / 10, lr_unfrozen))
+        with body_bn(learn, bn): learn.resumed_epochs = fit_one_cycle_resumable(learn, epochs[1], slice(lr_unfrozen / 10, lr_unfrozen), checkpoint)
     learn.chosen_lrs, learn.chosen_bn = (lr_frozen, lr_unfrozen), bn
     return learn
 
