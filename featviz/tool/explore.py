@@ -34,7 +34,8 @@ from ..analysis.evaluation import logistic_regression
 from ..report.explorer import build_explorer
 
 # %% auto #0
-__all__ = ['ExploreError', 'default_layers', 'probe_accuracy', 'confused_pairs', 'Exploration', 'explore', 'demo_folder']
+__all__ = ['ExploreError', 'default_layers', 'check_writable', 'probe_accuracy', 'confused_pairs', 'Exploration', 'pick_split',
+           'item_names', 'explore', 'png_uri', 'demo_folder']
 
 # %% ../../nbs/foundation/tool/explore.ipynb #5258412f
 class ExploreError(ValueError):
@@ -66,7 +67,8 @@ def default_layers(model: nn.Module, # the network
     return st[-n:]
 
 # %% ../../nbs/foundation/tool/explore.ipynb #2d7651b6
-def _check_writable(d: Path):
+def check_writable(d: Path):
+    "Raise `ExploreError` naming FEATVIZ_CACHE unless folder `d` can be created and written."
     try:
         d.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=d).close()
@@ -145,12 +147,14 @@ class Exploration:
         return self.metrics.round(3)
 
 # %% ../../nbs/foundation/tool/explore.ipynb #d2ef7bf7
-def _pick_split(images: ImageSet, split: str | None) -> str:
+def pick_split(images: ImageSet, split: str | None) -> str:
+    "`split`, checked against the set's splits; None: test, else valid/val, else the last."
     if split is None: return next((s for s in ('test', 'valid', 'val') if s in images.splits), images.splits[-1])
     if split not in images.splits: raise ExploreError(f"split={split!r}: {images.name} has splits {images.splits}")
     return split
 
-def _item_names(images: ImageSet, split: str) -> list[str]:
+def item_names(images: ImageSet, split: str) -> list[str]:
+    "Each image's name in `split`: its file path, or `name[i]` for arrays and Datasets."
     if images.kind(split) == 'files': return [str(f) for f in images[split]]
     return [f"{images.name}[{i}]" for i in range(len(images[split]))]
 
@@ -240,9 +244,9 @@ def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a to
     fc = None
     if cache:
         fc = FeatureCache(settings=s)
-        _check_writable(fc.root)
+        check_writable(fc.root)
     images = timed('load', '', lambda: load_images(data, labels, classes))
-    split = _pick_split(images, split)
+    split = pick_split(images, split)
     if max_images is not None: images = images.subset(int(max_images), split, seed)
     bb = timed('model', '', lambda: load_backbone(model, weights, size=size, settings=s))
     layers = list(layers) if layers is not None else default_layers(bb.model)
@@ -255,7 +259,7 @@ def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a to
     if not dist_state(s if device is None else str(device)).is_main: return None     # rank 0 alone does the rest
     thumbs = timed('thumbnails', '', lambda: _thumbnails(images, split, bb, thumb_size, fc, bs, num_workers))
     keep = np.flatnonzero(fs.valid)
-    all_names = _item_names(images, split)
+    all_names = item_names(images, split)
     names = [all_names[i] for i in keep]
     y = None if fs.labels is None or not images.labelled else np.asarray(fs.labels)[keep]
     if len(keep) < 10: raise ExploreError(f"only {len(keep)} readable image(s) in {images.name}/{split}: a map needs at least 10")
@@ -281,7 +285,8 @@ td:first-child,th:first-child{text-align:left}.gal{display:flex;flex-wrap:wrap;g
 .gal img{width:96px;height:96px;image-rendering:pixelated;border:1px solid #ccc}iframe{width:100%;height:680px;border:1px solid #ccc}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:600}ul.skipped{font-family:monospace;font-size:12px}"""
 
-def _png_uri(a: np.ndarray) -> str:
+def png_uri(a: np.ndarray) -> str:
+    "A uint8 image as a `data:image/png;base64,...` URI for an `<img src>`."
     buf = io.BytesIO(); Image.fromarray(a).save(buf, format='PNG')
     return 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode()
 
@@ -291,7 +296,7 @@ def _gallery(ex: Exploration, layer: str) -> str:
     for _, r in rows.iterrows():
         i = ex.names.index(r.image) if 'row' not in r else int(r.row)
         cap = Path(r.image).name + (f"<br>{html.escape(str(r.label))} → {html.escape(str(r.neighbours_say))}, {r.score:.2f}" if 'label' in r and pd.notna(r.get('label')) else f"<br>{r.score:.3g}")
-        figs.append(f'<figure><img src="{_png_uri(ex.thumbs[i])}" alt="{html.escape(str(r.image))}" title="{html.escape(str(r.image))}"><figcaption>{cap}</figcaption></figure>')
+        figs.append(f'<figure><img src="{png_uri(ex.thumbs[i])}" alt="{html.escape(str(r.image))}" title="{html.escape(str(r.image))}"><figcaption>{cap}</figcaption></figure>')
     return '<div class="gal">' + ''.join(figs) + '</div>'
 
 # %% ../../nbs/foundation/tool/explore.ipynb #4f28fe48
