@@ -317,7 +317,9 @@ def _report(ex: Exploration, maps_name: str) -> str:
     for l in ex.layers: parts += [f"<h3>{e(l)}</h3>", _gallery(ex, l)]
     parts.append(f"<h2>Skipped files ({len(ex.skipped)})</h2>")
     parts.append('<ul class="skipped">' + ''.join(f"<li>{e(r.path)}: {e(r.reason)}</li>" for r in ex.skipped.itertuples()) + '</ul>' if len(ex.skipped) else '<p>none</p>')
-    parts += ["<h2>Time per step</h2>", ex.timings.to_html(index=False, float_format=lambda v: f"{v:.2f}")]
+    parts += ["<h2>Time per step</h2>", ex.timings.to_html(index=False, float_format=lambda v: f"{v:.2f}"),
+              "<p>Wrong labels, duplicates, leaks between splits and outliers of this set: <code>featviz audit</code> with the "
+              "same path and options, which reads these cached features (<code>featviz.tool.audit</code>).</p>"]
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>featviz explore: {e(ex.name)}</title>'
             f'<style>{_REPORT_CSS}</style></head><body>' + '\n'.join(parts) + '</body></html>')
 
