@@ -471,6 +471,7 @@ def _groups(a: Audit, n: int = 20) -> str:
 def _table(d: dict, cols=None) -> str:
     df = pd.DataFrame(d).T
     if cols: df = df[[c for c in cols if c in df]]
+    for c in set(df.columns) & {'images', 'searched', 'groups', 'tp', 'fp', 'fn', 'tn'}: df[c] = df[c].astype(int)   # counts, not floats
     return df.to_html(float_format=lambda v: f"{v:.3f}", na_rep='–')
 
 def report_html(a: Audit) -> str:
