@@ -25,6 +25,7 @@ Modules:
 - `featviz.study.models`: An ImageNet ResNet body with the old report's head, named so its layers can be hooked; a fastai `Learner` with discriminative learning rates and the fastest precision the device offers; fine-tuning, saving and loading.
 - `featviz.study.scattering`: kymatio's `Scattering2D(J=2)` features of MNIST, their t-SNE map and measured cluster quality.
 - `featviz.study.verdicts`: Each claim of the old report as a row: what is measured, what would confirm it, the value with its uncertainty, and the verdict, computed from the chapters' saved summaries.
+- `featviz.tool.audit`: `audit(data, model, layers)`: the mislabelled, duplicated and leaked images and the outliers of any image set, found from a CNN's cached features, as one table (`audit.csv`), a summary (`audit.json`) and an offline report page.
 - `featviz.tool.explore`: `explore(data, model, layers)`: for each layer of any CNN on any image set, cached features, an openTSNE map, cluster metrics, a linear probe, the most isolated images and the most confused class pairs, as tables and one offline report."""
 
 __version__ = "0.0.1"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, asdict, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .core.config import ENV_VARS, Settings, SettingsError, get_settings, resolve_device
+from .core.config import ENV_VARS, Settings, SettingsError, display_path, get_settings, resolve_device
 from .core.store import atomic_write, get_store, sweep_temp
 from .report.site import SiteError, build_site, find_notebooks
 import featviz
@@ -21,6 +21,7 @@ from .data.datasets import DATASETS, fastai_data_dir, locate_dataset
 from .study.chapters import RUN_ID_VARIABLE, new_run_id
 from .engine.features import CacheWriteError, FeatureCache, cache_usage
 from .tool.explore import explore
+from .tool.audit import audit
 import yaml
 
 # %% auto #0
@@ -479,12 +480,49 @@ def _add_explore(sub) -> None:
     e.add_argument('--jobs', type=int, default=os.cpu_count() or 1, metavar='N',
                    help="CPU threads for t-SNE and the neighbour searches (default: all cores)")
 
+# %% ../nbs/foundation/cli.ipynb #a7d1c3e1
+_AUDIT_EXAMPLES = """examples:
+  featviz audit ~/pets                                 ResNet-50, its own 224 px preprocessing
+  featviz audit ~/pets --model resnet18 --size 64      smaller and faster
+  featviz audit ~/digits-idx --max-images 5000 --out digits-audit   an IDX set: index = the row of the file
+  featviz audit ~/pets --fail-on-leaks                 exit status 1 when an image sits in two splits (for CI)
+
+exit status: 0 the audit ran and wrote its files; 1 --fail-on-leaks and a leak was found; 2 bad input
+"""
+
+def _add_audit(sub) -> None:
+    "The `audit` subcommand's arguments: explore's options, and the audit's own."
+    e = sub.add_parser('audit', help="mislabelled, duplicated and leaked images and outliers in your own images",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Audit an image set with a CNN's features: label issues (confident learning on a probe's "
+                                   "out-of-fold probabilities, beside a kNN vote) and outliers within --split; exact and near "
+                                   "duplicates across all splits (the near threshold calibrated on generated copies of your "
+                                   "images); leaks (duplicates in two splits). Writes audit.csv, audit.json and report.html; "
+                                   "results on stdout, progress on stderr. Unreadable files are skipped and listed.",
+                       epilog=_AUDIT_EXAMPLES)
+    e.add_argument('path', metavar='PATH', help="a folder: PATH/<class>/* or PATH/{train,valid}/<class>/* (labelled), "
+                                                "a flat folder of images (unlabelled), or a folder of IDX files")
+    e.add_argument('--model', default='resnet50', metavar='NAME|CHECKPOINT',
+                   help="a torchvision or timm model name, or a checkpoint file (default: resnet50; FEATVIZ_WEIGHTS is "
+                        "used for it when set)")
+    e.add_argument('--layers', nargs='+', metavar='LAYER', help="layer names to choose from (default: the last three stages)")
+    e.add_argument('--size', type=int, metavar='N', help="input side in pixels (default: the weights' own preprocessing)")
+    e.add_argument('--max-images', type=int, metavar='N', help="at most N images per split, class-stratified")
+    e.add_argument('--split', metavar='NAME', help="where label issues and outliers are searched (default: test, valid or val)")
+    e.add_argument('--out', metavar='DIR', help="output folder (default: ./featviz-audit-<folder name>)")
+    e.add_argument('--bs', type=int, default=64, metavar='N', help="images per batch (default: 64)")
+    e.add_argument('--no-cache', action='store_true', help="do not keep features in the cache (FEATVIZ_CACHE)")
+    e.add_argument('--copies', type=int, default=200, metavar='N',
+                   help="generated copies per draw of the near-duplicate calibration (default: 200)")
+    e.add_argument('--fail-on-leaks', action='store_true', help="exit with status 1 when an image has a copy in another split")
+
+
 # %% ../nbs/foundation/cli.ipynb #50d4002c
 def _parser() -> argparse.ArgumentParser:
-    "The command line: `run`, `site`, `info`, `init`, `explore` (`_add_explore`) and `cache` (`_add_cache`)."
+    "The command line: `run`, `site`, `info`, `init`, `explore` (`_add_explore`), `audit` (`_add_audit`) and `cache` (`_add_cache`)."
     p = argparse.ArgumentParser(prog='featviz', description="Run the featviz study, build its report site, check the setup, "
-                                                           "explore your own images.")
-    sub = p.add_subparsers(dest='command', metavar='{run,site,info,init,explore,cache}')
+                                                           "explore and audit your own images.")
+    sub = p.add_subparsers(dest='command', metavar='{run,site,info,init,explore,audit,cache}')
     r = sub.add_parser('run', help="execute the notebooks in order and write their outputs back",
                        description="Execute the study's notebooks in order, each in a fresh kernel, and write their "
                                    "outputs back." + _WHERE + " Outside a clone the folder is first brought up to date "
@@ -512,7 +550,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "already there are kept, edited ones are reported (and replaced only with --force).")
     i.add_argument('dir', nargs='?', default=STUDY_DIR, metavar='DIR', help=f"study folder (default: ./{STUDY_DIR})")
     i.add_argument('--force', action='store_true', help="replace notebooks that differ from the installed ones")
-    _add_explore(sub); _add_cache(sub)
+    _add_explore(sub); _add_audit(sub); _add_cache(sub)
     return p
 
 # %% ../nbs/foundation/cli.ipynb #2f3193b2
@@ -570,6 +608,34 @@ def _cmd_init(a) -> int:
     print(f"featviz init: {folder}: {len(done['copied'])} file(s) copied, {len(done['replaced'])} replaced, "
           f"{len(done['kept'])} kept; run it with: featviz run --nbs {folder}")
     return 0
+
+# %% ../nbs/foundation/cli.ipynb #a7d1c3e2
+def _cmd_audit(a) -> int:
+    path = Path(a.path).expanduser()
+    if not path.exists(): raise FileNotFoundError(f"{path} does not exist: pass the folder that holds your images")
+    say = lambda m: print(m, file=sys.stderr, flush=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')     # listed below, all of them
+        au = audit(path, a.model, a.layers, size=a.size, max_images=a.max_images, split=a.split, cache=not a.no_cache,
+                   bs=a.bs, n_copies=a.copies, log=say)
+    out = Path(a.out) if a.out else Path(f"featviz-audit-{path.resolve().name}")
+    paths = au.save(out)
+    c = au.summary()['counts']
+    print(f"featviz audit: {au.notes['images']}; {au.model} ({display_path(au.weights)}) at {au.size} px")
+    for issue in ('leak', 'label', 'duplicate', 'outlier'):
+        n = c[issue]
+        share = f" ({100 * n['share']:.1f} %, 95 % interval {100 * n['share_low']:.1f}-{100 * n['share_high']:.1f} %)" if n['searched'] else ''
+        print(f"  {issue:<10} {n['images']:>7,} image(s) of {n['searched']:,}{share}")
+    for pair, v in c['leaks'].items(): print(f"  leaks {pair}: {v['groups']} group(s), {v['images']} image(s)")
+    if 'labels' in au.notes: print(f"  {au.notes['labels']}")
+    for w in au.notes.get('warnings', []): print(f"  note: {w}")
+    if len(au.skipped):
+        print(f"skipped {len(au.skipped)} file(s):")
+        for r in au.skipped.itertuples(): print(f"  {r.reason}" if r.path in r.reason else f"  {r.path}: {r.reason}")
+    print("time: " + ', '.join(f"{r.step} {r.seconds:.1f} s" for r in au.timings.itertuples()) + f"; total {au.timings.seconds.sum():.1f} s")
+    print(f"files: {paths['csv']} {paths['json']} {paths['html']}")
+    return 1 if a.fail_on_leaks and c['leak']['images'] else 0
+
 
 # %% ../nbs/foundation/cli.ipynb #3cd3e100
 def _cmd_explore(a) -> int:
@@ -629,7 +695,7 @@ class _Terminated(KeyboardInterrupt):
 def _on_sigterm(signum, frame): raise _Terminated()
 
 def main(argv: list[str] | None = None) -> int:
-    "The `featviz` command: `run`, `site`, `info`, `init`, `explore` or `cache`; returns the exit status."
+    "The `featviz` command: `run`, `site`, `info`, `init`, `explore`, `audit` or `cache`; returns the exit status."
     p = _parser()
     a = p.parse_args(argv)
     if a.command is None:
@@ -637,7 +703,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     main_thread = threading.current_thread() is threading.main_thread()
     before = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None     # put back at the end
-    try: return dict(run=_cmd_run, site=_cmd_site, info=_cmd_info, init=_cmd_init, explore=_cmd_explore, cache=_cmd_cache)[a.command](a)
+    try: return dict(run=_cmd_run, site=_cmd_site, info=_cmd_info, init=_cmd_init, explore=_cmd_explore, audit=_cmd_audit, cache=_cmd_cache)[a.command](a)
     except KeyboardInterrupt as e:                     # Ctrl-C (130) or SIGTERM (143): one line, no traceback
         print(f"featviz {a.command}: {'terminated' if isinstance(e, _Terminated) else 'interrupted'}; temporary files "
               f"removed, complete work kept (a re-run resumes)", file=sys.stderr)

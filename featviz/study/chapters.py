@@ -25,7 +25,7 @@ __all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_
            'result_key', 'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'knn_key', 'paired_records',
            'ScatteringSummary', 'FinetuneSummary', 'CkaScore', 'HooksSummary', 'ActivationSummary', 'cnn_model',
            'pair_key', 'EvaluationSummary', 'probe_key', 'ProbeAccuracy', 'PairedComparison', 'Cifar10Summary',
-           'AllDigitsSummary', 'same_run']
+           'AllDigitsSummary', 'AuditSummary', 'same_run']
 
 # %% ../../nbs/foundation/study/chapters.ipynb #1f70caea
 @dataclass
@@ -500,6 +500,17 @@ class AllDigitsSummary(Summary, chapter='08_all_digits'):
     explorer_seconds: float                    # time to build the explorer (neighbours, tiles, page)
     n_misclassified: int                       # images the fine-tuned network gets wrong
     n_isolated: dict[str, int]                 # per layer: images most of whose feature-space neighbours carry other labels
+
+# %% ../../nbs/foundation/study/chapters.ipynb #a7d1c3e3
+@dataclass
+class AuditSummary(Summary, chapter='09_audit'):
+    "Chapter 09: how well the audit's detectors find injected label noise and near duplicates on the pretrained network's features."
+    n_train: dict[str, int]                    # per dataset: training images the noise grid ran on
+    probe: str                                 # how the out-of-fold probabilities were made (and the tuned choices)
+    label_quality: list[dict]                  # one row per dataset, noise kind, rate and detector: precision, recall, F1, AUROC, intervals
+    duplicates: dict[str, dict]                # per dataset: the threshold's calibration and the injected copies' recall and precision
+    seconds: float                             # the chapter's wall time
+
 
 # %% ../../nbs/foundation/study/chapters.ipynb #44a05b07
 def same_run(summaries, strict: bool = True) -> str:

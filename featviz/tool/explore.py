@@ -35,8 +35,8 @@ from ..analysis.cka import cka_matrix
 from ..report.explorer import build_explorer
 
 # %% auto #0
-__all__ = ['ExploreError', 'default_layers', 'probe_accuracy', 'confused_pairs', 'Exploration', 'model_tags', 'explore',
-           'demo_folder']
+__all__ = ['ExploreError', 'default_layers', 'check_writable', 'probe_accuracy', 'confused_pairs', 'Exploration', 'pick_split',
+           'item_names', 'model_tags', 'explore', 'png_uri', 'demo_folder']
 
 # %% ../../nbs/foundation/tool/explore.ipynb #5258412f
 class ExploreError(ValueError):
@@ -68,7 +68,8 @@ def default_layers(model: nn.Module, # the network
     return st[-n:]
 
 # %% ../../nbs/foundation/tool/explore.ipynb #2d7651b6
-def _check_writable(d: Path):
+def check_writable(d: Path):
+    "Raise `ExploreError` naming FEATVIZ_CACHE unless folder `d` can be created and written."
     try:
         d.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=d).close()
@@ -150,12 +151,14 @@ class Exploration:
         return self.metrics.round(3)
 
 # %% ../../nbs/foundation/tool/explore.ipynb #d2ef7bf7
-def _pick_split(images: ImageSet, split: str | None) -> str:
+def pick_split(images: ImageSet, split: str | None) -> str:
+    "`split`, checked against the set's splits; None: test, else valid/val, else the last."
     if split is None: return next((s for s in ('test', 'valid', 'val') if s in images.splits), images.splits[-1])
     if split not in images.splits: raise ExploreError(f"split={split!r}: {images.name} has splits {images.splits}")
     return split
 
-def _item_names(images: ImageSet, split: str) -> list[str]:
+def item_names(images: ImageSet, split: str) -> list[str]:
+    "Each image's name in `split`: its file path, or `name[i]` for arrays and Datasets."
     if images.kind(split) == 'files': return [str(f) for f in images[split]]
     return [f"{images.name}[{i}]" for i in range(len(images[split]))]
 
@@ -291,9 +294,9 @@ def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a to
     fc = None
     if cache:
         fc = FeatureCache(settings=s)
-        _check_writable(fc.root)
+        check_writable(fc.root)
     images = timed('load', '', lambda: load_images(data, labels, classes))
-    split = _pick_split(images, split)
+    split = pick_split(images, split)
     if max_images is not None: images = images.subset(int(max_images), split, seed)
     run = lambda m, w, ls, tag: _model_features(images, split, m, w, ls, size, s, fc, bs, num_workers, device, progress, timed, tag)
     bb, layers, fs = run(model, weights, layers, '')
@@ -302,7 +305,7 @@ def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a to
     if fs.hit is None: fc = None
     thumbs = timed('thumbnails', '', lambda: _thumbnails(images, split, bb, thumb_size, fc, bs, num_workers))
     keep = np.flatnonzero(fs.valid if other is None else fs.valid & other[2].valid)     # comparing: the images both read
-    all_names = _item_names(images, split)
+    all_names = item_names(images, split)
     names = [all_names[i] for i in keep]
     y = None if fs.labels is None or not images.labelled else np.asarray(fs.labels)[keep]
     if len(keep) < 10: raise ExploreError(f"only {len(keep)} readable image(s) in {images.name}/{split}: a map needs at least 10")
@@ -330,7 +333,8 @@ td:first-child,th:first-child{text-align:left}.gal{display:flex;flex-wrap:wrap;g
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:600}ul.skipped{font-family:monospace;font-size:12px}
 .side{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}"""
 
-def _png_uri(a: np.ndarray) -> str:
+def png_uri(a: np.ndarray) -> str:
+    "A uint8 image as a `data:image/png;base64,...` URI for an `<img src>`."
     buf = io.BytesIO(); Image.fromarray(a).save(buf, format='PNG')
     return 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode()
 
@@ -340,7 +344,7 @@ def _gallery(ex: Exploration, layer: str) -> str:
     for _, r in rows.iterrows():
         i = ex.names.index(r.image) if 'row' not in r else int(r.row)
         cap = Path(r.image).name + (f"<br>{html.escape(str(r.label))} → {html.escape(str(r.neighbours_say))}, {r.score:.2f}" if 'label' in r and pd.notna(r.get('label')) else f"<br>{r.score:.3g}")
-        figs.append(f'<figure><img src="{_png_uri(ex.thumbs[i])}" alt="{html.escape(str(r.image))}" title="{html.escape(str(r.image))}"><figcaption>{cap}</figcaption></figure>')
+        figs.append(f'<figure><img src="{png_uri(ex.thumbs[i])}" alt="{html.escape(str(r.image))}" title="{html.escape(str(r.image))}"><figcaption>{cap}</figcaption></figure>')
     return '<div class="gal">' + ''.join(figs) + '</div>'
 
 # %% ../../nbs/foundation/tool/explore.ipynb #d804bbe5
@@ -381,7 +385,9 @@ def _report(ex: Exploration, maps_name: str) -> str:
     for l in ex.layers: parts += [f"<h3>{e(l)}</h3>", _gallery(ex, l)]
     parts.append(f"<h2>Skipped files ({len(ex.skipped)})</h2>")
     parts.append('<ul class="skipped">' + ''.join(f"<li>{e(r.path)}: {e(r.reason)}</li>" for r in ex.skipped.itertuples()) + '</ul>' if len(ex.skipped) else '<p>none</p>')
-    parts += ["<h2>Time per step</h2>", ex.timings.to_html(index=False, float_format=lambda v: f"{v:.2f}")]
+    parts += ["<h2>Time per step</h2>", ex.timings.to_html(index=False, float_format=lambda v: f"{v:.2f}"),
+              "<p>Wrong labels, duplicates, leaks between splits and outliers of this set: <code>featviz audit</code> with the "
+              "same path and options, which reads these cached features (<code>featviz.tool.audit</code>).</p>"]
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>featviz explore: {e(ex.name)}</title>'
             f'<style>{_REPORT_CSS}</style></head><body>' + '\n'.join(parts) + '</body></html>')
 
