@@ -23,6 +23,7 @@ from .engine.features import CacheWriteError, FeatureCache, cache_usage
 from .tool.explore import explore
 from .tool.audit import audit
 import yaml
+import tomllib
 
 # %% auto #0
 __all__ = ['SKIP_TAG', 'PATH_VARIABLES', 'STUDY_DIR', 'STUDY_MARK', 'SITE_FILES', 'chapter_number', 'sidebar_order',
@@ -105,20 +106,20 @@ class NotebookResult:
         return f"{self.path}{where}: {self.error}" + (f" (kernel log: {self.kernel_log})" if self.kernel_log else '')
 
 def _project_config(path: Path):
-    from nbdev.config import get_config
+    from nbdev.config import get_config   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     return get_config(path=path)
 
 def _cells_to_run(path: Path, mode: str) -> set:
     "Ids of the cells `nbdev-test` would run: tst_flags cells only in full mode."
-    from nbdev.test import nb_test_cells
+    from nbdev.test import nb_test_cells   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     flags = str(_project_config(path.parent).get('tst_flags', '') or '').split()
     kw = dict(force_flags=flags) if mode == 'full' else dict(skip_flags=flags)
     return {c.get('id') for c in nb_test_cells(path, **kw)}
 
 def clean_notebook(nb: dict, path: Path) -> str:
     "The notebook dict `nb` as `nbdev-clean` would write it (nbdev's `clean_nb` with the project's settings)."
-    from nbdev.clean import clean_nb
-    from fastcore.nbio import nb2str
+    from nbdev.clean import clean_nb   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
+    from fastcore.nbio import nb2str   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     cfg = _project_config(path.parent)
     clean_nb(nb, clear_all=bool(cfg.get('clear_all', False)), allowed_metadata_keys=cfg.get('allowed_metadata_keys') or [],
              allowed_cell_metadata_keys=cfg.get('allowed_cell_metadata_keys') or [], clean_ids=cfg.get('clean_ids', True),
@@ -133,10 +134,10 @@ def _first_line(src: str) -> str:
 def run_notebook(path: str | Path, mode: str = 'quick', timeout: int | None = None, save: bool = True,
                  on_cell=None, on_start=None, kernel_log: str | Path | None = None) -> NotebookResult:
     "Execute notebook `path` in a fresh kernel in `mode`; save its cleaned outputs back on success."
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
-    from traitlets.config import Config
+    import nbformat   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
+    from nbclient import NotebookClient   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
+    from traitlets.config import Config   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     run_ids = _cells_to_run(path, mode)
@@ -337,7 +338,7 @@ def _check_weights(cfg: Settings, lines: list, missing: list):
             missing.append(f"FEATVIZ_WEIGHTS={cfg.weights} is not a file: point it at a torchvision-format "
                            f"{cfg.arch} ImageNet checkpoint (and FEATVIZ_ARCH at its architecture)")
         return
-    import torch, torchvision
+    import torch, torchvision   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     try: url = torchvision.models.get_model_weights(cfg.arch).DEFAULT.url
     except Exception:
         lines.append(f"weights: none for arch {cfg.arch}")
@@ -392,7 +393,6 @@ class StudyConflict(ValueError):
 
 def project_nbs(cwd: str | Path | None = None) -> Path | None:
     "The notebook folder of the nbdev project (`pyproject.toml` with `[tool.nbdev]`) at or above `cwd`; `None` outside."
-    import tomllib
     d0 = Path(cwd or Path.cwd()).resolve()
     for d in (d0, *d0.parents):
         if not (f := d/'pyproject.toml').is_file(): continue

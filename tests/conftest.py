@@ -33,3 +33,12 @@ def headless_chromium(user_data_dir, chromium: str, chromedriver: str):
         opts.add_argument(a)
     opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     return webdriver.Chrome(service=Service(chromedriver), options=opts)
+
+@pytest.fixture
+def ckpt(tmp_path):
+    "A randomly initialised ResNet-18 saved as a checkpoint that names its architecture (explore's and audit's tests)."
+    import torch, torchvision
+    torch.manual_seed(0)
+    p = tmp_path/'weights'/'resnet18-random.pth'; p.parent.mkdir()
+    torch.save(dict(arch='resnet18', state_dict=torchvision.models.resnet18().state_dict()), p)
+    return p

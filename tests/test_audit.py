@@ -182,13 +182,6 @@ def test_unlabelled_folder(tmp_path):
     assert {'img03.png', 'img03-copy.png'} <= names(a.table, 'duplicate')
 
 
-@pytest.fixture
-def ckpt(tmp_path):
-    "A randomly initialised ResNet-18 saved as a checkpoint that names its architecture."
-    torch.manual_seed(0)
-    p = tmp_path/'weights'/'resnet18-random.pth'; p.parent.mkdir()
-    torch.save(dict(arch='resnet18', state_dict=torchvision.models.resnet18().state_dict()), p)
-    return p
 
 
 def test_cli_audit_writes_three_files(folder, ckpt, tmp_path, capsys, monkeypatch):

@@ -33,13 +33,6 @@ def make_folder(root: Path, classes=('cat', 'dog', 'fox'), n=10, broken=True) ->
     return root, bad
 
 
-@pytest.fixture
-def ckpt(tmp_path):
-    "A randomly initialised ResNet-18 saved as a checkpoint that names its architecture."
-    torch.manual_seed(0)
-    p = tmp_path/'weights'/'resnet18-random.pth'; p.parent.mkdir()
-    torch.save(dict(arch='resnet18', state_dict=torchvision.models.resnet18().state_dict()), p)
-    return p
 
 
 def test_cli_explore_folder(tmp_path, ckpt, capsys, monkeypatch):

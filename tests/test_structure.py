@@ -171,3 +171,25 @@ def test_init_lists_every_module():
     listed = set(re.findall(r'^- `featviz\.([\w.]+)`', doc, re.MULTILINE))
     assert listed == modules(), (f"featviz/__init__.py (written by nbdev-export from the module docstrings) misses "
                                  f"{sorted(modules() - listed)}: give those notebooks an `#| export` markdown cell")
+
+def deferred_imports(code: str) -> list[tuple[int, str]]:
+    "`(line, module)` of every import inside a function of `code`."
+    out = []
+    for f in ast.walk(ast.parse(code)):
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            out += [(n.lineno, ('featviz' if n.level else n.module) if isinstance(n, ast.ImportFrom) else n.names[0].name)
+                    for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom))]   # a relative import is featviz's own
+    return out
+
+def test_deferred_import_check_catches_one():
+    assert deferred_imports("import os\ndef f():\n    import numpy as np  # deferred\n    return np\n") == [(3, 'numpy')]
+    assert deferred_imports("def f():\n    from .chapters import x  # hidden\n") == [(2, 'featviz')]
+
+@pytest.mark.parametrize('py', sorted(p for p in LIB.rglob('*.py') if '__pycache__' not in p.parts and p.name != '_modidx.py'),
+                         ids=lambda p: p.relative_to(LIB).as_posix())
+def test_deferred_imports_are_third_party_and_say_why(py):
+    "Issue 18: an import inside a function is a slow or optional third-party library, with a comment saying so."
+    lines = py.read_text().splitlines()
+    bad = [f"line {n}: {m}" for n, m in deferred_imports(py.read_text())
+           if (m or '').split('.')[0] in ('featviz', '') or '#' not in lines[n - 1]]
+    assert bad == [], f"{py.relative_to(LIB)}: imports inside functions that are featviz's own or say not why: {bad}"

@@ -193,8 +193,8 @@ def label_issues(probs: np.ndarray,            # (N, K) out-of-fold probabilitie
     suggested = P.argmax(1)
     if method == 'cleanlab':
         try:
-            from cleanlab.filter import find_label_issues
-            from cleanlab.rank import get_label_quality_scores
+            from cleanlab.filter import find_label_issues   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
+            from cleanlab.rank import get_label_quality_scores   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
         except ImportError:
             raise ImportError("method='cleanlab' needs cleanlab: pip install cleanlab (or use method='argmax')") from None
         is_issue = find_label_issues(pos, P, filter_by='prune_by_noise_rate', n_jobs=1)
@@ -209,7 +209,7 @@ METRICS, BACKENDS = ('cosine', 'euclidean'), ('auto', 'faiss', 'sklearn')
 
 def _faiss():
     "The faiss module if faiss-cpu is installed, else None."
-    try: import faiss
+    try: import faiss   # optional dependency: imported only when used
     except ImportError: return None
     return faiss
 

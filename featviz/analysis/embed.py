@@ -59,7 +59,7 @@ def embed_2d(X: np.ndarray,                  # features (N, D)
         raise ValueError(f"perplexity={perplexity} must be below (n_samples - 1) / 3 = {(len(X) - 1) / 3:.1f} for {len(X)} samples")
     Z = pca_reduce(X, pca_dims, seed)
     if method == 'opentsne':
-        from openTSNE import TSNE as OpenTSNE
+        from openTSNE import TSNE as OpenTSNE   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
         kwargs.setdefault('neighbors', 'exact' if len(Z) <= 10_000 else 'auto')
         kwargs.setdefault('negative_gradient_method', 'fft')
         kwargs.setdefault('ints_in_interval', 3)           # a coarser FFT grid: several times faster, as trustworthy
@@ -69,7 +69,7 @@ def embed_2d(X: np.ndarray,                  # features (N, D)
         with threadpool_limits(limits=n_jobs if n_jobs > 0 else None, user_api='openmp'):
             emb = TSNE(n_components=2, perplexity=perplexity, init='pca', random_state=seed, n_jobs=n_jobs, **kwargs).fit_transform(Z)
     else:
-        try: import umap
+        try: import umap   # optional dependency: imported only when used
         except ImportError:
             raise ImportError("method='umap' needs the optional package umap-learn: pip install umap-learn "
                               "(or use method='opentsne')") from None

@@ -114,7 +114,7 @@ def resolve_device(settings: Settings | str | None = None) -> torch.device:
 # %% ../../nbs/foundation/core/config.ipynb #45987605
 def seed_everything(settings: Settings | int | None = None, reproducible: bool = True) -> int:
     "Seed `random`, NumPy and PyTorch (via fastai's `set_seed`) from the settings' seed; returns it."
-    from fastai.torch_core import set_seed
+    from fastai.torch_core import set_seed   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     seed = settings if isinstance(settings, int) else get_settings(settings).seed
     set_seed(seed, reproducible=reproducible)
     return seed

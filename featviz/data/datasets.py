@@ -95,7 +95,7 @@ class ImageData:
 # %% ../../nbs/foundation/data/datasets.ipynb #c80b9452
 def stratified_indices(y, n, seed):
     "Sorted indices of `n` items of `y`, stratified by class (scikit-learn's splitter)."
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
     return np.sort(idx)
 
@@ -187,8 +187,8 @@ def load_mnist_idx(directory: str | Path, verify: bool = True) -> ImageData:
 def load_image_folders(root: str | Path, name: str, train: str, test: str, classes: list[str],
                        counts: dict | None = None) -> ImageData:
     "A dataset from PNG folders `root/{train,test}/<class>/*.png` (fastai's download layout)."
-    from PIL import Image
-    from fastprogress.fastprogress import progress_bar
+    from PIL import Image   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
+    from fastprogress.fastprogress import progress_bar   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     root = Path(root)
     out = {}
     for split, sub in (('train', train), ('test', test)):
@@ -377,12 +377,12 @@ def _load_located(name, kind, p, verify, cache_dir, fastai: bool = False):
     return data
 
 def _fastai_url(name):
-    from fastai.data.external import URLs
+    from fastai.data.external import URLs   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     return URLs.MNIST if name == 'mnist' else URLs.CIFAR
 
 def fastai_data_dir(name) -> Path:
     "Where fastai's `untar_data` extracts dataset `name` (without downloading anything)."
-    from fastai.data.external import URLs
+    from fastai.data.external import URLs   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     url = _fastai_url(name)
     return URLs.path(url, c_key='data').parent/url.split('/')[-1].rsplit('.', 1)[0]
 
@@ -420,7 +420,7 @@ def load_dataset(name: str | Path,                  # 'mnist', 'cifar10', or the
                       f"uses the small shipped sample. Set FEATVIZ_DATA to a directory with the {name} files for real data.",
                       stacklevel=2)
         return load_sample(name)
-    from fastai.data.external import untar_data
+    from fastai.data.external import untar_data   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     try: p = untar_data(_fastai_url(name))
     except Exception as e:
         raise DataError(f"could not download {name} with fastai's untar_data ({type(e).__name__}: {e}): offline? "
@@ -481,7 +481,7 @@ def valid_indices(y: np.ndarray,           # the training labels
                   seed: int = 0,           # the split's seed (the study uses `Settings.seed`)
                  ) -> tuple[np.ndarray, np.ndarray]:
     "Seeded, class-stratified `(fit, valid)` indices into the training images (sorted)."
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     if not 0 < valid_frac < 1: raise ValueError(f"valid_frac={valid_frac!r}: the validation share must be between 0 and 1, e.g. 0.1")
     fit, valid = train_test_split(np.arange(len(y)), test_size=valid_frac, stratify=y, random_state=seed)
     return np.sort(fit), np.sort(valid)

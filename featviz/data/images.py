@@ -72,7 +72,7 @@ def _to_mode(im: Image.Image, channels: int) -> Image.Image:
 def _resize_crop(im: Image.Image, size: int | None, resize: int | None = None) -> Image.Image:
     "Shorter side to `resize` (default `size`), then the centre `size`×`size` crop (torchvision's functional ops)."
     if size is None: return im
-    import torchvision.transforms.v2.functional as TF
+    import torchvision.transforms.v2.functional as TF   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     im = TF.resize(im, [resize or size], interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
     return TF.center_crop(im, [size])
 
@@ -125,7 +125,7 @@ def _fastai_files():
     "fastai's `get_files` and `image_extensions` (imported quietly: fastai's import raises torch.jit deprecation warnings)."
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FutureWarning)
-        from fastai.data.transforms import get_files, image_extensions
+        from fastai.data.transforms import get_files, image_extensions   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     return get_files, image_extensions
 
 def _split_files(files):

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 import torchvision
 from torch import nn
+import math
 
 from ..core.config import Settings, get_settings
 from .features import Preprocess, pool_output, token_layout
@@ -40,7 +41,7 @@ def _timm():
     "timm, imported quietly (it imports tqdm.auto, which warns outside Jupyter widgets), or None."
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        try: import timm
+        try: import timm   # optional dependency: imported only when used
         except ImportError: return None
     return timm
 
@@ -80,7 +81,7 @@ def load_checkpoint(path: str | Path, arch: str | None = None) -> tuple[dict, di
     path = _find_checkpoint(Path(path).expanduser(), arch)
     try:
         if path.suffix == '.safetensors':
-            from safetensors.torch import load_file
+            from safetensors.torch import load_file   # optional dependency: imported only when used
             ck = load_file(path)
         else: ck = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
@@ -167,7 +168,6 @@ def _torchvision_prep(weights) -> dict:
     return dict(size=int(t.crop_size[0]), resize=int(t.resize_size[0]), mean=tuple(t.mean), std=tuple(t.std))
 
 def _timm_prep(model) -> dict:
-    import math
     cfg = _timm().data.resolve_data_config({}, model=model)
     size = int(cfg['input_size'][-1])
     return dict(size=size, resize=math.floor(size / cfg.get('crop_pct', 1.0)), mean=tuple(cfg['mean']), std=tuple(cfg['std']))

@@ -66,7 +66,7 @@ class DistState:
     def barrier(self):
         "Wait until every process gets here (nothing to wait for in one process)."
         if self.distributed:
-            from accelerate import PartialState
+            from accelerate import PartialState   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
             PartialState().wait_for_everyone()
 
     def shard(self, n: int, align: int = 1) -> range:
@@ -82,7 +82,7 @@ def dist_state(settings: Settings | str | None = None, # settings or a device st
     "Where this process stands: under a launch, accelerate's `PartialState` joins the process group (gloo on CPU, NCCL on GPU)."
     dev = rank_device(settings)
     if not launched(): return DistState(device=dev)
-    from accelerate import PartialState
+    from accelerate import PartialState   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     ps = PartialState(cpu=dev.type != 'cuda')
     ws = int(os.environ['WORLD_SIZE'])
     if ps.num_processes != ws:

@@ -177,7 +177,7 @@ def prepare_notebook(nb) -> nbformat.NotebookNode:
 
 # %% ../../nbs/foundation/report/site.ipynb #52f8972f
 def _exporter():
-    from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     return HTMLExporter(template_name='basic', exclude_input_prompt=True, exclude_output_prompt=True)
 
 _re_nblink = re.compile(r'''(href=["'])(?![a-zA-Z][a-zA-Z0-9+.-]*:|/|#)([^"'#?]*?\.ipynb)''')
@@ -383,7 +383,7 @@ def build_site(nbs_path: str | Path = 'nbs', # the notebook folder
         _write(out/page, text)
         pages.append(SitePage(rel, page, page_title, time.perf_counter() - t0))
         if log: log(pages[-1])
-    from pygments.formatters import HtmlFormatter
+    from pygments.formatters import HtmlFormatter   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     _write(out/'site.css', read_asset(SITE_CSS) + HtmlFormatter(style='default').get_style_defs('.highlight'))
     _write(out/'styles.css', (nbs_path/'styles.css').read_text() if (nbs_path/'styles.css').exists() else '')
     for a in nbs_path.rglob('*'):

@@ -32,7 +32,7 @@ def body_stage_names(model: nn.Module) -> list[str]:
 def as_image(image, shape: tuple[int, ...]) -> np.ndarray:
     "A uint8 image of `shape` ((H, W) grey or (H, W, 3) colour) from an array or an image file (converted and resized)."
     if isinstance(image, (str, Path)):
-        from PIL import Image
+        from PIL import Image   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
         p = Path(image)
         if not p.exists(): raise FileNotFoundError(f"image file {p} does not exist")
         try: im = Image.open(p).convert('L' if len(shape) == 2 else 'RGB')
@@ -59,7 +59,7 @@ def activation_maps(model: nn.Module, image, layers: list[str] | None = None, sh
 # %% ../../nbs/04_activation_maps.ipynb #13f613b0
 def plot_activation_grid(act: np.ndarray, title: str = '', n: int = 64, ncols: int = 8, size: float = 1.1):
     "The first `n` channels of one layer's `(C, H, W)` output as a grid of images, each on its own colour scale."
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     act = np.asarray(act)
     if act.ndim == 1: act = act[:, None, None]
     if act.ndim != 3: raise ValueError(f"expected a (C, H, W) activation, got shape {act.shape}")

@@ -27,6 +27,14 @@ from fastai.data.transforms import IntToFloatTensor, Normalize
 from fastai.vision.core import imagenet_stats, TensorImage
 from fastai.torch_core import TensorCategory
 from fasttransform import Transform
+from fastai.callback.hook import num_features_model
+from fastai.callback.progress import ProgressCallback
+from fastai.data.core import DataLoaders
+from fastai.data.load import DataLoader
+from fastai.data.transforms import Normalize
+from fastai.torch_core import set_seed
+from fastai.torch_core import show_image
+from fastai.vision.core import TensorImage, imagenet_stats
 
 from ..engine.backbones import WeightsError, apply_stride_in_1x1, load_backbone, load_checkpoint, load_weights   # one reader of weights, shared with any-CNN loading
 from ..core.config import Settings, get_settings, resolve_device
@@ -123,7 +131,6 @@ class FeatvizNet(nn.Module):
                  arch: str | None = None,          # the body's torchvision architecture, needed to save and reload it
                  stride_in_1x1: bool = False):     # the body has the ResNet v1 stride layout (`apply_stride_in_1x1`)
         super().__init__()
-        from fastai.callback.hook import num_features_model
         self.body, self.arch, self.stride_in_1x1 = body, arch, bool(stride_in_1x1)
         self.head = featviz_head(n_channels or num_features_model(body), n_classes)
     def forward(self, x): return self.head(self.body(x))
@@ -240,8 +247,6 @@ def _uint8_images(ds) -> np.ndarray:
 
 def loader_preprocess(dls) -> Preprocess:
     "The engine's `Preprocess` that reproduces the batches of `dls` (uint8 → float, channels, normalisation); checked on a few images."
-    from fastai.data.transforms import Normalize
-    from fastai.vision.core import TensorImage, imagenet_stats
     norm = [t for t in dls.valid.after_batch.fs if isinstance(t, Normalize)]
     raw = dls.valid_ds.x[:4]
     ref = dls.valid.after_batch(TensorImage(raw.clone())).float().cpu()
@@ -278,8 +283,6 @@ def head_learner(learn: Learner, data=None, settings: Settings | None = None,
                  precision: str = 'auto',    # the head's precision, as in `featviz_learner` (bf16 autocast on a CPU)
                 ) -> Learner:
     "A fastai `Learner` training `learn.model.head` alone on the frozen body's cached outputs: same loss, Adam, metric, batches, precision."
-    from fastai.data.core import DataLoaders
-    from fastai.data.load import DataLoader
     t0 = time.perf_counter()
     fit, valid, shape = body_features(learn, data, settings)
     dls, model = learn.dls, getattr(learn.model, 'module', learn.model)
@@ -288,7 +291,6 @@ def head_learner(learn: Learner, data=None, settings: Settings | None = None,
     hl = Learner(DataLoaders(mk(fit, dls.train_ds.y, True), mk(valid, dls.valid_ds.y, False), device=dls.device),
                  HeadOnFeatures(model.head, shape), loss_func=CrossEntropyLossFlat(), opt_func=Adam, metrics=[error_rate],
                  cbs=[c for c in speed_callbacks(torch.device(dls.device), precision) if not isinstance(c, ChannelsLast)])   # rows, not images
-    from fastai.callback.progress import ProgressCallback
     if not any(isinstance(cb, ProgressCallback) for cb in learn.cbs): hl.remove_cb(ProgressCallback)   # inside learn.no_bar()
     hl.logger = learn.logger                                                                           # inside learn.no_logging()
     hl.feature_seconds = time.perf_counter() - t0
@@ -297,8 +299,6 @@ def head_learner(learn: Learner, data=None, settings: Settings | None = None,
 def stage1_seed_spread(hl: Learner,       # a `head_learner` (its data: the cached body outputs)
                        lr: float, epochs: int, seeds) -> pd.Series:
     "Stage 1 repeated from a freshly initialised head per seed (weights, batch order, dropout): validation error at the end, by seed."
-    from fastai.data.core import DataLoaders
-    from fastai.torch_core import set_seed
     head0 = hl.model.head
     mixed = any(isinstance(c, MixedPrecision) for c in hl.cbs)     # fresh callbacks: an instance belongs to one learner
     cbs = lambda: [c for c in speed_callbacks(torch.device(hl.dls.device)) if not isinstance(c, ChannelsLast)] if mixed else []
@@ -326,7 +326,6 @@ def lr_trials(learn: Learner,            # the learner, in the state every trial
               seed: int = 0,             # the subset's and the shuffling's seed
              ) -> pd.DataFrame:
     "One trial per learning rate from the same weights, scored on the validation split; the weights are restored."
-    from fastai.data.core import DataLoaders
     dls0, w0 = learn.dls, {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
     frozen_idx = learn.opt.frozen_idx if learn.opt is not None else None
     n_fit = len(dls0.train_ds)
@@ -520,8 +519,7 @@ def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_
 # %% ../../nbs/foundation/study/models.ipynb #0d1f5f8c
 def plot_top_losses(images: np.ndarray, targets, probs: torch.Tensor, losses, classes: list[str], k: int = 9, ncols: int = 3):
     "The `k` test images with the highest loss, titled prediction / actual / loss / probability of the actual class."
-    import matplotlib.pyplot as plt
-    from fastai.torch_core import show_image
+    import matplotlib.pyplot as plt   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     idx = torch.as_tensor(losses).topk(k).indices
     nrows = -(-k // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.9 * nrows))

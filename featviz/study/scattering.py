@@ -22,7 +22,7 @@ __all__ = ['patch_scipy_sph_harm', 'import_kymatio_torch', 'ScatteringFeatures']
 # %% ../../nbs/01_scattering.ipynb #e48eba2d
 def patch_scipy_sph_harm() -> bool:
     "Restore `scipy.special.sph_harm` (removed in SciPy 1.17, imported by kymatio 0.3) from `sph_harm_y`; True if patched."
-    import scipy.special as sps
+    import scipy.special as sps   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     if hasattr(sps, 'sph_harm'): return False
     def sph_harm(m, n, theta, phi):
         "SciPy < 1.17's `sph_harm(m, n, azimuthal, polar)`, computed as `sph_harm_y(n, m, polar, azimuthal)`."
@@ -33,7 +33,7 @@ def patch_scipy_sph_harm() -> bool:
 def import_kymatio_torch():
     "`kymatio.torch`, importable whatever the SciPy version (see `patch_scipy_sph_harm`)."
     patch_scipy_sph_harm()
-    try: import kymatio.torch as kt
+    try: import kymatio.torch as kt   # optional dependency: imported only when used
     except ImportError as e:
         raise ImportError(f"kymatio.torch does not import ({e}): featviz needs kymatio>=0.3 (pip install kymatio)") from e
     return kt
@@ -64,7 +64,7 @@ class ScatteringFeatures(nn.Module):
 
     @property
     def cache_id(self) -> str:
-        import kymatio
+        import kymatio   # optional dependency: imported only when used
         return f"kymatio{kymatio.__version__}-Scattering2D(J={self.J},L={self.L},max_order={self.max_order},shape={self.shape[0]}x{self.shape[1]})"
 
     def forward(self, x: Tensor) -> Tensor:
