@@ -1,1 +1,1 @@
-"""The tool for anyone's images and models: `explore`. Imports `report` and below; never the study."""
+"""The tool for anyone's images and models: `explore` (maps, metrics, probes, model comparison) and `audit` (label issues, duplicates, leaks, outliers). Imports `report` and below; never the study."""
