@@ -132,6 +132,20 @@ def test_every_page(site, server, browser):
         if page.page in chapters: assert active == [server + page.page], page.page
     assert n_images['browser_check.html'] >= 1 and n_images['baseline.html'] >= 1   # the image check has work to do
 
+def test_home_page_answers_on_its_first_screen(site, server, browser):
+    "Issue 21: at 1280 x 1000 the home page's first screen holds the verdicts' summary and one figure, above the chapter table."
+    browser.set_window_size(1280, 1000)
+    assert _open(browser, server + 'index.html') == []
+    inner = browser.execute_script("return window.innerHeight")
+    tops = browser.execute_script("""
+        const top = el => el ? el.getBoundingClientRect().top : null;
+        const p = Array.from(document.querySelectorAll('main p')).find(e => /^Of the \\d+ claims|Run the study to fill in the verdicts/.test(e.textContent));
+        const h = Array.from(document.querySelectorAll('main h2')).find(e => e.textContent.startsWith('Chapters'));
+        return {summary: top(p), figure: top(document.querySelector('main img')), chapters: top(h)};""")
+    assert tops['summary'] is not None and tops['summary'] < inner, tops
+    assert tops['figure'] is not None and tops['figure'] < inner, tops
+    assert tops['chapters'] > tops['figure'], tops
+
 def test_the_defect_check_fails_on_seeded_pages(site, server, browser):
     "A test of the test: a page seeded with each defect a reader must not see is caught, one finding per defect."
     seeded = {'| export': '<h2>| export</h2>', 'Quarto': '<p>source{target="_blank"}</p>',

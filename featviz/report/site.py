@@ -144,8 +144,9 @@ def _shows_markdown(code: str) -> bool:
     return isinstance(call.func, ast.Name) and call.func.id == 'Markdown'
 
 def hide_markdown_templates(cell):
-    "Hide the code of a cell that displays a computed `Markdown(...)` and has its output: the page shows the text."
-    if cell.cell_type != 'code' or not any('text/markdown' in o.get('data', {}) for o in cell.get('outputs', [])): return
+    "Hide the code of a cell that displays a computed `Markdown(...)`: the page shows the text (or, not yet run, nothing)."
+    outs = cell.get('outputs', []) if cell.cell_type == 'code' else None
+    if outs is None or (outs and not any('text/markdown' in o.get('data', {}) for o in outs)): return
     code = '\n'.join(l for l in cell.source.split('\n') if not l.startswith('#|'))
     if _shows_markdown(code): cell.metadata['transient'] = {'remove_source': True}
 
@@ -376,7 +377,8 @@ def build_site(nbs_path: str | Path = 'nbs', # the notebook folder
         try: nb = nbformat.read(p, as_version=4)
         except Exception as e: raise SiteError(f"cannot read notebook {p}: {type(e).__name__}: {e}") from None
         page, page_title = page_path(rel), notebook_title(nb, Path(rel).stem)
-        text = page_html(page_title, with_contents(figure_alt(render_notebook(prepare_notebook(nb), exporter), page_title)), nav, page, title)
+        body = figure_alt(render_notebook(prepare_notebook(nb), exporter), page_title)
+        text = page_html(page_title, body if page == 'index.html' else with_contents(body), nav, page, title)   # the home page answers first
         if remote := remote_resources(text):
             raise SiteError(f"{rel}: its page would load {', '.join(remote[:3])} from the network, but the site must work "
                             f"offline: embed the library in the output instead (e.g. plotly's include_plotlyjs=True) or drop it")

@@ -27,7 +27,7 @@ __all__ = ['CONFIRMED', 'REFUTED', 'INCONCLUSIVE', 'REPRODUCED', 'EXCEEDED', 'NO
            'finetuned_clusters', 'logits_project_poorly', 'isolated_are_errors', 'late_layers_move_more',
            'late_layers_blank', 'blank_on_digits', 'cnn_best_independent', 'cnn_best_own_features', 'drop_difference',
            'degrades_more', 'scattering_degrades_on_cifar', 'load_summaries', 'verdicts', 'verdict_table', 'conclusion',
-           'logic_text', 'rules_hash', 'results_markdown', 'replace_readme_results']
+           'at_a_glance', 'logic_text', 'rules_hash', 'results_markdown', 'replace_readme_results']
 
 # %% ../../nbs/foundation/study/verdicts.ipynb #4bf70c13
 CONFIRMED, REFUTED, INCONCLUSIVE = 'confirmed', 'refuted', 'inconclusive'
@@ -356,6 +356,17 @@ def verdict_table(vs: list[Verdict]) -> pd.DataFrame:
 def conclusion(vs: list[Verdict]) -> str:
     "The conclusion as Markdown: one generated sentence per claim, with its verdict."
     return '\n'.join(f"- **{v.verdict}** ({v.chapter}) *{v.claim}.* {v.sentence}" for v in vs)
+
+# %% ../../nbs/foundation/study/verdicts.ipynb #733f956a
+def at_a_glance(vs: list[Verdict]) -> str:
+    "The verdicts counted in one sentence, e.g. 'Of 11 claims, 5 are confirmed, 2 refuted, ...', for the top of the home page."
+    if not vs: return '*Run the study to fill in the verdicts.*'
+    n = {k: sum(v.verdict == k for v in vs) for k in VERDICTS}
+    words = ', '.join(f"{c} {k}" for k, c in n.items() if c)
+    new = sum(v.claim.startswith('New finding') for v in vs)
+    return (f"Of the {len(vs) - new} claims of the old report measured here{f' and {new} new finding' + ('s' if new > 1 else '') if new else ''}: "
+            f"{words}. *Reproduced*, *exceeded* and *not reached* judge a claimed accuracy; *confirmed*, *refuted* and "
+            f"*inconclusive* a comparison or an effect.")
 
 # %% ../../nbs/foundation/study/verdicts.ipynb #b6e58b5b
 RULE_HELPERS = ('reaches', 'against_threshold', 'interval_order', 'paired_order', 'blank_on_digits', 'drop_difference', 'degrades_more')   # the rules the claims decide by
