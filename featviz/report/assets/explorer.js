@@ -247,7 +247,7 @@ function pick(x, y) {
 // ---- text about one image: what it is, its scores, where it stands to the image whose neighbours are listed
 function fmtD(d) { return d === null ? "" : String(+d.toPrecision(3)); }
 function describe(i) {
-  var parts = [meta.classes[labels[i]], meta.names ? meta.names[i] : "image", "#" + i], pred = flags("predictions"), wrong = flags("misclassified"), iso = flags("isolated");
+  var parts = [meta.classes[labels[i]]].concat(meta.names ? [meta.names[i], "#" + i] : ["image #" + i]), pred = flags("predictions"), wrong = flags("misclassified"), iso = flags("isolated");
   if (pred && wrong && wrong[i]) parts.push("predicted " + meta.classes[pred[i]]);
   if (iso && iso[i]) parts.push("isolated");
   return parts.join(" · ");
@@ -309,7 +309,10 @@ function setCurrent(i) {                          // show image i as the selecte
   thumbCanvas($("fv-sel-img"), i, meta.zoom); $("fv-sel-text").textContent = about(i);
   markCurrent(); drawOverlay();
 }
-function select(i) { st.anchor = i; renderList(); setCurrent(i); }
+function select(i) {
+  st.anchor = i; renderList(); setCurrent(i);
+  if (i >= 0) $("fv-selected").scrollIntoView({block: "nearest"});   // the panel scrolls to the image and its neighbours
+}
 function step(dir) {                              // the arrow keys: the next / previous neighbour of the anchor
   if (st.anchor < 0) return;
   var nb = neighbours(st.anchor); if (!nb) return;
