@@ -6,7 +6,8 @@ principal components of the pixels, with neighbours in the pixels' PCA-50 space;
 build's parts (neighbour search per layer, sprite tiles, writing the page), the file sizes, and in headless Chromium
 (served over HTTP on 127.0.0.1): the time from navigation start to the first draw, a full redraw, the redraw with
 thumbnails at high zoom, and the hover and click handlers' latency (mouse events dispatched in the page, timed
-there; median of repeats). Leaves the page in --out for `FEATVIZ_EXPLORER_70K=--out/mnist70k.html pytest
+there; median of repeats), and the colour-by and search features (issue 26): the page carries the neighbours'
+distances and a stand-in "label-issue score" (uniform random) as the audit's score would be. Leaves the page in --out for `FEATVIZ_EXPLORER_70K=--out/mnist70k.html pytest
 tests/test_explorer_browser.py`.
 
     FEATVIZ_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/bench_explorer.py --out /tmp/explorer70k
@@ -43,6 +44,12 @@ var fe = window.featvizExplorer, t = [];
 for (var r = 0; r < arguments[0]; r++) { var t0 = performance.now(); fe.redraw(); t.push(performance.now() - t0); }
 t.sort(function (a, b) { return a - b; }); return [t[t.length >> 1], t[0], t[t.length - 1], fe.thumbnailsDrawn];'''
 
+COLOUR_SEARCH_JS = '''
+var fe = window.featvizExplorer, t = [], m = 0;
+function time(f) { var t0 = performance.now(); f(); fe.redraw(); t.push(performance.now() - t0); }
+time(function () { fe.setColour("agreement"); }); time(function () { fe.setColour("isolation"); }); time(function () { fe.setColour("class"); });
+time(function () { m = fe.search("label:7"); }); fe.search(""); t.push(m); return t;'''
+
 def browser_numbers(page: Path, repeat: int):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -70,6 +77,9 @@ def browser_numbers(page: Path, repeat: int):
         lat = d.execute_script(LATENCY_JS, 50)
         print(f"hover handler: median {lat['hover']:.2f} ms (max {lat['hover_max']:.2f}); click handler (select + {10}-image "
               f"neighbour list): median {lat['click']:.2f} ms (max {lat['click_max']:.2f}); {lat['hits']}/50 hovers found a point")
+        ms = d.execute_script(COLOUR_SEARCH_JS)
+        print(f"colour by neighbour agreement (computed on first use + redraw): {ms[0]:.1f} ms; by isolation (ranked on first use "
+              f"+ redraw): {ms[1]:.1f} ms; back to class: {ms[2]:.1f} ms; search 'label:7' ({ms[4]:,} matches) + redraw: {ms[3]:.1f} ms")
         while d.execute_script('return performance.getEntriesByType("resource").length') < len(
                 d.execute_script('return JSON.parse(document.getElementById("fv-meta").textContent).tiles.files')): time.sleep(0.05)
         d.execute_script('window.featvizExplorer.zoomTo(17, 64)')
@@ -97,22 +107,25 @@ def main():
     R = P @ np.random.default_rng(0).normal(size=(784, 64)).astype(np.float32)
     maps = {'pixels': Z[:, :2], 'random projection': pca_reduce(R, 2)}
     print(f"{n:,} MNIST images: loaded in {t_load:.1f} s, pixels PCA-50 in {t_pca:.1f} s")
-    nbs = {}
+    nbs, dists = {}, {}
     for name, F in (('pixels', Z), ('random projection', R)):
-        nbs[name], t = timed(lambda: feature_neighbours(F, 10, n_jobs=1))
+        (nbs[name], dists[name]), t = timed(lambda: feature_neighbours(F, 10, n_jobs=1, return_distance=True))
         print(f"neighbours, layer {name!r} ({F.shape[1]}-d, k=10, scikit-learn NearestNeighbors, 1 job): {t:.1f} s")
     _, t_tiles = timed(lambda: sprite_tiles(X))
     print(f"sprite tiles (2048 px, PNG): {t_tiles:.1f} s")
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    page, t_build = timed(lambda: build_explorer(out/'mnist70k.html', maps, X, y, m.classes, neighbours=nbs,
+    score = np.random.default_rng(1).random(n)          # a stand-in label-issue score: the page carries one as the audit's would
+    page, t_build = timed(lambda: build_explorer(out/'mnist70k.html', maps, X, y, m.classes, neighbours=nbs, distances=dists,
+                                                 scores={'label-issue score': score},
                                                  title=f'MNIST, {n:,} images (stand-in maps)'))
-    print(f"build_explorer with the neighbours given (tiles + isolation + page): {t_build:.1f} s")
+    print(f"build_explorer with the neighbours and distances given (tiles + isolation + page): {t_build:.1f} s")
     sizes = explorer_files(page)
     tiles = {k: v for k, v in sizes.items() if k.endswith('.png')}
     print(f"files: page {sizes[page.name] / 1e6:.2f} MB, {len(tiles)} tiles {sum(tiles.values()) / 1e6:.2f} MB "
           f"(largest {max(tiles.values()) / 1e6:.2f} MB), total {sum(sizes.values()) / 1e6:.2f} MB")
     print(f"raw arrays in the page: coordinates {2 * 2 * n * 4 / 1e6:.2f} MB, neighbours {2 * n * 10 * 4 / 1e6:.2f} MB, "
-          f"labels + isolation flags {3 * n / 1e6:.2f} MB (base64 adds a third)")
+          f"distances {2 * n * 10 / 1e6:.2f} MB, labels + isolation flags {3 * n / 1e6:.2f} MB, one score {2 * n / 1e6:.2f} MB "
+          f"(base64 adds a third)")
     browser_numbers(page, a.repeat)
 
 if __name__ == '__main__': main()

@@ -1,14 +1,16 @@
 """The embedding explorer in a real browser: headless Chromium (driven by selenium) opens an explorer page served over
-HTTP on 127.0.0.1 and is driven with real mouse events. By default the page is a generated one of 5,000 images in two
-layers (sixteen 512-pixel tiles); with FEATVIZ_EXPLORER_70K=path/to/page.html (e.g. the one `benchmarks/bench_explorer.py`
-writes, or chapter 08's full-mode page) the same checks run on that page too; chapter 08's explorer
+HTTP on 127.0.0.1 and is driven with real mouse and key events. By default the page is a generated one of 5,000 images
+in two layers (sixteen 512-pixel tiles, file names, a label-issue score); search, box selection and its CSV export,
+colour-by and the keys are checked by functions that `test_checks_fail_on_broken_pages` also runs on sabotaged pages;
+with FEATVIZ_EXPLORER_70K=path/to/page.html (e.g. the one `benchmarks/bench_explorer.py` writes, or chapter 08's
+full-mode page) the same checks run on that page too; chapter 08's explorer
 (`08_all_digits/explorer` in the artifact store of FEATVIZ_CACHE, or FEATVIZ_EXPLORER_CHAPTER=path) is checked too when
 it is there (CI runs the chapter in quick mode before the tests). Skipped only when Chromium is not installed
 (`apt-get install -y chromium chromium-driver`; `.ci/run` installs it and sets FEATVIZ_REQUIRE_BROWSER=1).
 
 The page must draw within FEATVIZ_EXPLORER_LOAD_S seconds (default 3, the goal of issue 13) of navigation start,
 as the page itself measures it."""
-import os, re, shutil, threading, time
+import csv, io, math, os, re, shutil, threading, time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,7 +45,8 @@ def _generated(folder: Path) -> Path:
     preds = np.where(rng.random(N) < 0.1, (labels + 1) % 10, labels)
     return build_explorer(folder/'explorer.html', {'clusters': clusters, 'noise': rng.normal(size=(N, 2))},
                           rng.integers(0, 256, (N, 28, 28), dtype=np.uint8), labels, [f'class {c}' for c in range(10)],
-                          features={'clusters': feats}, predictions=preds, tile_size=512, title='generated explorer')
+                          features={'clusters': feats}, predictions=preds, tile_size=512, title='generated explorer',
+                          names=[f'img_{i:05d}.png' for i in range(N)], scores={'label-issue score': rng.random(N)})
 
 CHAPTER_EXPLORER = '08_all_digits/explorer'
 
@@ -322,4 +325,256 @@ def test_site_carries_the_chapter_explorer(browser, tmp_path):
         _wait(browser, "return document.body && document.body.dataset.ready === '1'", 30, 'the explorer opened from the chapter page')
         assert browser.execute_script('return window.featvizExplorer.n') == read_explorer(path)['meta']['n']
         assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+    finally: httpd.shutdown(); httpd.server_close()
+
+# ---- search, box selection and export, colour-by, keys (issue 26, item 7): each check a function, run on the page
+# fixtures' pages and, in `test_checks_fail_on_broken_pages`, on copies of the generated page with one feature broken.
+FE = 'window.featvizExplorer'
+STOPS = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725"]   # the page's viridis
+
+def _rgb(h): return [int(h[k:k + 2], 16) for k in (1, 3, 5)]
+def _paler(rgb): return [math.floor(v + 0.75 * (255 - v) + 0.5) for v in rgb]             # a dimmed point's colour
+def _ramp(v) -> list[int]:
+    "The colour-bar colour of value `v` in [0, 1], computed as the page computes it."
+    q = math.floor(min(1, max(0, float(np.float32(v)))) * 255 + 0.5)
+    f = q / 255 * (len(STOPS) - 1); a = min(len(STOPS) - 2, math.floor(f)); w = f - a
+    return [math.floor(lo + w * (hi - lo) + 0.5) for lo, hi in zip(_rgb(STOPS[a]), _rgb(STOPS[a + 1]))]
+
+def _frames(browser): browser.execute_script('return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))')
+
+def _base_pixel(browser, x, y) -> list[int]:
+    "The map's colour at (x, y) CSS pixels (the points' canvas, not the overlay)."
+    return browser.execute_script('var d = document.getElementById("fv-base").getContext("2d").getImageData(Math.round(arguments[0] * devicePixelRatio), '
+                                  'Math.round(arguments[1] * devicePixelRatio), 1, 1).data; return [d[0], d[1], d[2]]', x, y)
+
+def _agreement(page, layer=0) -> np.ndarray:
+    d = page['data']; l = d['layers'][d['meta']['layers'][layer]['name']]
+    return (d['labels'][l['neighbours']] == d['labels'][:, None]).mean(1).astype(np.float32)
+
+def _isolation(page, layer=0) -> np.ndarray | None:
+    "Rank of each image's mean distance to its neighbours among the others (1: the farthest), from the page's distances."
+    d = page['data']; dist = d['layers'][d['meta']['layers'][layer]['name']]['distances']
+    if dist is None: return None
+    m = dist.astype(np.float64).mean(1).astype(np.float32)
+    return np.searchsorted(np.sort(m), m, 'left') / (len(m) - 1)
+
+def _keys(browser, *keys):
+    from selenium.webdriver.common.action_chains import ActionChains
+    ActionChains(browser).send_keys(*keys).perform()
+
+def check_search(browser, page):
+    "Typing a file name (else '#index') highlights its matches and dims the rest; Enter selects the first; a label search; Esc clears."
+    from selenium.webdriver.common.keys import Keys
+    d = page['data']; meta, labels = d['meta'], d['labels']
+    i, x, y = browser.execute_script(LONE_JS)
+    q = meta['names'][i] if meta['names'] else f'#{i}'
+    want = [j for j in range(meta['n']) if (meta['names'] and q.lower() in meta['names'][j].lower()) or q == f'#{j}']
+    box = browser.find_element('id', 'fv-search')
+    box.click(); box.send_keys(q)
+    assert browser.execute_script(f'return {FE}.matches') == len(want) and i in want
+    j, xj, yj = browser.execute_script(LONE_JS, want)
+    _frames(browser)
+    assert browser.execute_script(f'return [{FE}.level({i}), {FE}.level({j})]') == [2, 1]
+    assert _base_pixel(browser, x, y) == _rgb(meta['colours'][labels[i]])                     # the match in its colour
+    assert _base_pixel(browser, xj, yj) == _paler(_rgb(meta['colours'][labels[j]]))          # another point dimmed
+    box.send_keys(Keys.ENTER)
+    assert browser.execute_script(f'return {FE}.selected') == want[0]
+    assert browser.find_element('id', 'fv-selected').get_attribute('data-index') == str(want[0])
+    box.send_keys(Keys.ESCAPE)                                                                 # Esc in the box: the search goes
+    assert box.get_attribute('value') == '' and browser.execute_script(f'return {FE}.matches') == 0
+    assert browser.execute_script(f'return {FE}.level({j})') == 2
+    c = int(labels[j])
+    box.send_keys('label:' + meta['classes'][c])
+    assert browser.execute_script(f'return {FE}.matches') == int((labels == c).sum())
+    assert browser.execute_script(f'return [{FE}.level({j}), {FE}.level({i})]') == [2, 2 if labels[i] == c else 1]
+    box.send_keys(Keys.ESCAPE)
+
+def check_box_export(browser, page, downloads: Path):
+    "Shift+drag selects the shown images in the box (no pan, no click); the export's CSV holds exactly them with their data."
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    d = page['data']; meta = d['meta']
+    browser.execute_cdp_cmd('Browser.setDownloadBehavior', {'behavior': 'allow', 'downloadPath': str(downloads)})
+    over = browser.find_element('id', 'fv-overlay')
+    W, H = browser.execute_script('var b = arguments[0].getBoundingClientRect(); return [b.width, b.height]', over)
+    x0, y0, dx, dy = int(W * 0.3), int(H * 0.3), int(W * 0.35), int(H * 0.35)
+    before = np.array(browser.execute_script(f'var o = []; for (var i = 0; i < {FE}.n; i++) o.push({FE}.screenXY(i)); return o'))
+    def drag(shift):
+        chain = ActionChains(browser).move_to_element_with_offset(over, x0 - int(W / 2), y0 - int(H / 2))
+        if shift: chain = chain.key_down(Keys.SHIFT)
+        chain = chain.click_and_hold().move_by_offset(dx // 2, dy // 2).move_by_offset(dx - dx // 2, dy - dy // 2).release()
+        (chain.key_up(Keys.SHIFT) if shift else chain).perform()
+        a, t, b, u = browser.execute_script(f'return {FE}.lastBox')                            # the box as the page saw the mouse
+        assert np.allclose([a, t, b, u], [x0, y0, x0 + dx, y0 + dy], atol=1.5), ([a, t, b, u], [x0, y0, x0 + dx, y0 + dy])
+        return np.flatnonzero((before[:, 0] >= a) & (before[:, 0] <= b) & (before[:, 1] >= t) & (before[:, 1] <= u))
+    inside = drag(shift=True)
+    assert len(inside) > 0, 'no point in the box: choose another box'
+    assert browser.execute_script(f'return {FE}.selected') == -1                              # a box is not a click
+    assert np.allclose(browser.execute_script(f'return {FE}.screenXY(0)'), before[0])          # nor a pan
+    assert browser.execute_script(f'return {FE}.boxSelection') == inside.tolist()
+    assert f'{len(inside):,} image' in browser.find_element('id', 'fv-box-info').text
+    browser.find_element('id', 'fv-export').click()
+    text = browser.execute_script(f'return {FE}.lastExport')
+    rows = list(csv.reader(io.StringIO(text)))
+    head, body = rows[0], rows[1:]
+    assert head[:3] == ['index', 'name', 'label'] and [int(r[0]) for r in body] == inside.tolist()
+    col = {h: k for k, h in enumerate(head)}
+    for q, l in enumerate(meta['layers']):
+        xy = d['layers'][l['name']]['xy'][inside]
+        assert np.allclose([[float(r[col[l['name'] + ' x']]), float(r[col[l['name'] + ' y']])] for r in body], xy, rtol=1e-6, atol=1e-6)
+        if len(meta['classes']) > 1:
+            assert np.allclose([float(r[col[l['name'] + ' neighbour agreement']]) for r in body], _agreement(page, q)[inside], atol=1e-4)
+        if (iso := _isolation(page, q)) is not None:
+            assert np.allclose([float(r[col[l['name'] + ' isolation']]) for r in body], iso[inside], atol=0.01)
+    for name, v in d['scores'].items(): assert np.allclose([float(r[col[name]]) for r in body], v[inside], atol=1e-4)
+    assert [r[2] for r in body] == [meta['classes'][d['labels'][i]] for i in inside]
+    if meta['names']: assert [r[1] for r in body] == [meta['names'][i] for i in inside]
+    dl = browser.execute_script(f'return {FE}.lastDownload')
+    assert dl['url'].startswith('blob:') and dl['name'].endswith('.csv')
+    end = time.perf_counter() + 10
+    while not (downloads/dl['name']).exists() and time.perf_counter() < end: time.sleep(0.1)
+    assert (downloads/dl['name']).read_bytes().decode() == text                               # the file the reader gets
+    browser.find_element('id', 'fv-box-clear').click()
+    assert browser.execute_script(f'return {FE}.boxSelection') == []
+    browser.find_element('id', 'fv-boxmode').click()                                          # select mode: a plain drag boxes too
+    assert drag(shift=False).tolist() == inside.tolist() == browser.execute_script(f'return {FE}.boxSelection')
+    assert np.allclose(browser.execute_script(f'return {FE}.screenXY(0)'), before[0])
+    browser.find_element('id', 'fv-boxmode').click()
+    browser.find_element('id', 'fv-box-clear').click()
+    assert browser.execute_script(f'return {FE}.boxSelection') == []
+
+def _choose_colour(browser, mode):
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find_element('id', 'fv-colour')).select_by_value(mode)
+    _frames(browser)
+
+def check_colour_by(browser, page):
+    "Each colour-by mode recolours a point with its value's colour bar colour, shows its bar in the legend; class restores."
+    d = page['data']; meta = d['meta']
+    i, x, y = browser.execute_script(LONE_JS)
+    legend = browser.find_element('id', 'fv-legend')
+    assert legend.get_attribute('data-mode') == 'class' and _base_pixel(browser, x, y) == _rgb(meta['colours'][d['labels'][i]])
+    modes = {'agreement': _agreement(page)} if len(meta['classes']) > 1 else {}
+    if (iso := _isolation(page)) is not None: modes['isolation'] = iso
+    for q, (name, v) in enumerate(d['scores'].items()): modes[f'score:{q}'] = v
+    assert modes, 'nothing to colour by'
+    assert browser.execute_script(f'return {FE}.colourModes') == ['class', *modes]
+    for mode, v in modes.items():
+        _choose_colour(browser, mode)
+        assert browser.execute_script(f'return {FE}.colourBy') == mode and legend.get_attribute('data-mode') == mode
+        assert legend.find_elements('css selector', '.fv-bar') and '0.5' in legend.text
+        got = np.array(browser.execute_script(f'return {FE}.values(arguments[0])', mode))
+        assert np.allclose(got, v, atol=0.01 if mode == 'isolation' else 1e-4), mode
+        assert _base_pixel(browser, x, y) == _ramp(got[i]), (mode, got[i])
+    if d['scores']: assert list(d['scores'])[0] in browser.find_element('id', 'fv-colour').text
+    _choose_colour(browser, 'class')
+    assert legend.get_attribute('data-mode') == 'class' and _base_pixel(browser, x, y) == _rgb(meta['colours'][d['labels'][i]])
+
+def check_keys(browser, page):
+    "Arrows walk the clicked image's neighbour list (clamped at both ends), '/' focuses the search, Esc clears the selection."
+    from selenium.webdriver.common.keys import Keys
+    d = page['data']; l = d['meta']['layers'][0]
+    i, x, y = browser.execute_script(LONE_JS)
+    _move(browser, x, y, click=True)
+    nb = d['layers'][l['name']]['neighbours'][i].tolist()
+    assert browser.execute_script(f'return [{FE}.selected, {FE}.anchor]') == [i, i]
+    current = lambda: [li.get_attribute('data-index') for li in browser.find_elements('css selector', '#fv-neighbours li[aria-current="true"]')]
+    for key, want in [(Keys.ARROW_RIGHT, nb[0]), (Keys.ARROW_RIGHT, nb[1]), (Keys.ARROW_DOWN, nb[2]), (Keys.ARROW_LEFT, nb[1]),
+                      (Keys.ARROW_UP, nb[0]), (Keys.ARROW_LEFT, i), (Keys.ARROW_LEFT, i)]:
+        _keys(browser, key)
+        assert browser.execute_script(f'return [{FE}.selected, {FE}.anchor]') == [want, i], (key, want)
+        assert browser.find_element('id', 'fv-selected').get_attribute('data-index') == str(want)
+        assert current() == ([] if want == i else [str(want)]) and _neighbour_list(browser) == nb
+    _keys(browser, *[Keys.ARROW_RIGHT] * (len(nb) + 2))
+    assert browser.execute_script(f'return {FE}.selected') == nb[-1]
+    assert f'neighbour {len(nb)} of #{i}' in browser.find_element('id', 'fv-sel-text').text
+    _keys(browser, '/')
+    assert browser.execute_script('return document.activeElement.id') == 'fv-search'
+    assert browser.find_element('id', 'fv-search').get_attribute('value') == ''                # the '/' is not typed
+    _keys(browser, Keys.ESCAPE)                                                                # leaves the empty search box
+    assert browser.execute_script('return document.activeElement.id') != 'fv-search'
+    _keys(browser, Keys.ESCAPE)
+    assert browser.execute_script(f'return [{FE}.selected, {FE}.anchor]') == [-1, -1]
+    assert not browser.find_element('id', 'fv-selected').is_displayed()
+
+def check_distances_shown(browser, page):
+    "The neighbour list gives each neighbour's distance; the tooltip the hovered image's scores and its distance to the clicked one."
+    d = page['data']; l = d['meta']['layers'][0]; dist = d['layers'][l['name']]['distances']
+    i, x, y = browser.execute_script(LONE_JS)
+    _move(browser, x, y, click=True)
+    if dist is None: return
+    shown = [float(s.text) for s in browser.find_elements('css selector', '#fv-neighbours li .fv-nd')]
+    assert np.allclose(shown, dist[i], rtol=0.006), (shown, dist[i])                           # three significant digits
+    tip = browser.find_element('id', 'fv-tip')
+    _move(browser, x, y)
+    number = lambda pattern: float(re.search(pattern + r' ([0-9.e+-]+)', tip.text).group(1))
+    assert np.isclose(number('nearest at'), dist[i][0], rtol=0.006)
+    for name, v in d['scores'].items(): assert np.isclose(number(re.escape(name)), v[i], atol=6e-4)
+    W, H = browser.execute_script('var b = document.getElementById("fv-overlay").getBoundingClientRect(); return [b.width, b.height]')
+    for k, j in enumerate(d['layers'][l['name']]['neighbours'][i].tolist()):                  # a neighbour the mouse can reach alone
+        px, py = browser.execute_script(f'return {FE}.screenXY({j})')
+        if 10 < px < W - 10 and 10 < py < H - 10 and browser.execute_script(f'return {FE}.pick(arguments[0], arguments[1])', round(px), round(py)) == j: break
+    else: pytest.fail(f'no neighbour of image {i} can be hovered alone')
+    _move(browser, round(px), round(py))
+    assert browser.execute_script(f'return {FE}.hovered') == j
+    assert np.isclose(number(f'neighbour {k + 1} of #{i} at distance'), dist[i][k], rtol=0.006)
+
+def test_search(page, browser):
+    assert _open(browser, page) == []
+    check_search(browser, page)
+    assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+def test_box_selection_export(page, browser, tmp_path):
+    assert _open(browser, page) == []
+    check_box_export(browser, page, tmp_path)
+    assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+def test_colour_by(page, browser):
+    assert _open(browser, page) == []
+    check_colour_by(browser, page)
+    assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+def test_keys(page, browser):
+    assert _open(browser, page) == []
+    check_keys(browser, page)
+    assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+def test_distances_shown(page, browser):
+    assert _open(browser, page) == []
+    check_distances_shown(browser, page)
+    assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+# One line of the page's script broken per feature: the check of that feature must fail on it.
+SABOTAGE = {
+    'search': ('match[i] = 1; nMatch++;', 'nMatch++;'),                                        # counted but never highlighted
+    'box_export': ('String(+c[2 * i].toPrecision(7))', 'String(+c[2 * i + 1].toPrecision(7))'),   # y written as x
+    'colour_by': ('c = rampPacked[qcol[i]];', 'c = packed[labels[i]];'),                       # legend changes, map does not
+    'keys': ('pos = Math.max(-1, Math.min(nb.length - 1, pos + dir));', 'pos = Math.max(-1, Math.min(nb.length - 1, pos - dir));'),
+    'distances_shown': ('d.textContent = fmtD(distance(i, q));', 'd.textContent = fmtD(distance(i, 0));'),
+}
+
+def test_checks_fail_on_broken_pages(browser, tmp_path):
+    "A test of the tests: each feature's check passes on the generated page and fails when one line of its code is broken."
+    _need_browser()
+    path = _generated(tmp_path)
+    good = path.read_text()
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a): pass
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0), partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    origin = f'http://127.0.0.1:{httpd.server_address[1]}'
+    checks = dict(search=check_search, box_export=check_box_export, colour_by=check_colour_by, keys=check_keys,
+                  distances_shown=check_distances_shown)
+    try:
+        for name, (old, new) in SABOTAGE.items():
+            assert good.count(old) == 1, f'the sabotage of {name} no longer matches the script: update SABOTAGE'
+            run = lambda p: checks[name](browser, p, *([tmp_path/f'dl-{p["path"].stem}'] if name == 'box_export' else []))
+            for stem, text in ((f'good-{name}', good), (f'broken-{name}', good.replace(old, new))):
+                (tmp_path/f'{stem}.html').write_text(text)
+                if name == 'box_export': (tmp_path/f'dl-{stem}').mkdir()
+                p = dict(path=tmp_path/f'{stem}.html', url=f'{origin}/{stem}.html', origin=origin, data=read_explorer(path))
+                assert _open(browser, p) == []
+                if stem.startswith('good'): run(p)
+                else:
+                    with pytest.raises(AssertionError): run(p)
     finally: httpd.shutdown(); httpd.server_close()

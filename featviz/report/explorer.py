@@ -22,8 +22,8 @@ from .plots import class_palette, label_codes, read_asset
 from ..core.store import atomic_write
 
 # %% auto #0
-__all__ = ['PAGE_ASSETS', 'ExplorerError', 'feature_neighbours', 'sprite_tiles', 'explorer_folder', 'explorer_files',
-           'read_explorer', 'copy_explorer', 'build_explorer']
+__all__ = ['PAGE_ASSETS', 'ExplorerError', 'feature_neighbours', 'quantise_distances', 'dequantise_distances', 'sprite_tiles',
+           'explorer_folder', 'explorer_files', 'read_explorer', 'copy_explorer', 'build_explorer']
 
 # %% ../../nbs/foundation/report/explorer.ipynb #6339bce3
 class ExplorerError(ValueError):
@@ -52,17 +52,33 @@ def _check_rows(a, n, what, cols=None, dtype=np.float32):
 def feature_neighbours(X: np.ndarray, # features `(n, d)` of one layer
                        k: int = 10, # neighbours per image
                        pca_dims: int | None = 50, # PCA to this many dimensions first when `d` is larger (None: never)
-                       seed: int = 0, n_jobs: int | None = 1) -> np.ndarray:
+                       seed: int = 0, n_jobs: int | None = 1,
+                       return_distance: bool = False, # also return the distances `(n, k)` (float32, in the searched space)
+                      ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     "Indices `(n, k)` (uint32) of each row's `k` nearest other rows in `X` (Euclidean, scikit-learn `NearestNeighbors`)."
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2: raise ExplorerError(f"features must be 2-D (n_images, n_features), got shape {X.shape}")
     n = len(X)
     if not 0 < k < n: raise ExplorerError(f"k={k} must be between 1 and n_images - 1 = {n - 1}: lower k")
     Z = pca_reduce(X, pca_dims, seed)
-    idx = NearestNeighbors(n_neighbors=k + 1, n_jobs=n_jobs).fit(Z).kneighbors(Z, return_distance=False)
+    dist, idx = NearestNeighbors(n_neighbors=k + 1, n_jobs=n_jobs).fit(Z).kneighbors(Z)
     own = idx == np.arange(n)[:, None]
     own[~own.any(1), -1] = True           # exact duplicates can push an image out of its own list: drop the farthest
-    return idx[~own].reshape(n, k).astype(np.uint32)
+    idx = idx[~own].reshape(n, k).astype(np.uint32)
+    return (idx, dist[~own].reshape(n, k).astype(np.float32)) if return_distance else idx
+
+# %% ../../nbs/foundation/report/explorer.ipynb #5b1e0a02
+def quantise_distances(d: np.ndarray # distances `(n, k)`, non-negative
+                      ) -> tuple[np.ndarray, float]:
+    "Distances as uint8 codes on a square-root scale and the scale `d_max`: `d ≈ d_max · (q / 255)²`."
+    d = np.asarray(d, dtype=np.float64)
+    if d.size and d.min() < 0: raise ExplorerError("distances must be non-negative")
+    d_max = float(d.max()) if d.size and d.max() > 0 else 1.0
+    return np.round(255 * np.sqrt(d / d_max)).astype(np.uint8), d_max
+
+def dequantise_distances(q: np.ndarray, d_max: float) -> np.ndarray:
+    "The distances that uint8 codes `q` of `quantise_distances` stand for (float32)."
+    return (d_max * (np.asarray(q, dtype=np.float64) / 255) ** 2).astype(np.float32)
 
 # %% ../../nbs/foundation/report/explorer.ipynb #bf31c2c1
 def _thumbnails(images, thumb_size: int | None) -> np.ndarray:
@@ -132,16 +148,18 @@ def explorer_files(path: str | Path) -> dict[str, int]:
 _re_block = re.compile(r'<script type="application/(json|octet-stream)" id="([\w-]+)">(.*?)</script>', re.DOTALL)
 
 def read_explorer(path: str | Path) -> dict:
-    "The data inside an explorer page, decoded: its `meta` and, per layer, the arrays (for tests and scripts)."
+    "The data inside an explorer page, decoded: its `meta`, per layer the arrays, and the scores (for tests and scripts)."
     blocks = {i: (kind, body) for kind, i, body in _re_block.findall(Path(path).read_text())}
     if 'fv-meta' not in blocks: raise ExplorerError(f"{path} is not a featviz explorer page (no fv-meta block)")
     meta = json.loads(blocks['fv-meta'][1])
     dt = dict(f4='<f4', u4='<u4', u2='<u2', u1='u1')
     get = lambda ref: None if ref is None else np.frombuffer(base64.b64decode(blocks[ref['id']][1]), dt[ref['dtype']])
+    dist = lambda l: None if l.get('distances') is None else dequantise_distances(get(l['distances']), l['distance_max']).reshape(-1, l['k'])
     layers = {l['name']: dict(xy=get(l['xy']).reshape(-1, 2), neighbours=get(l['neighbours']).reshape(-1, l['k']),
-                              predictions=get(l['predictions']), misclassified=get(l['misclassified']),
+                              distances=dist(l), predictions=get(l['predictions']), misclassified=get(l['misclassified']),
                               isolated=get(l['isolated'])) for l in meta['layers']}
-    return dict(meta=meta, labels=get(meta['labels']), layers=layers)
+    scores = {s['name']: get(s['values']) / 65535 for s in meta.get('scores', [])}
+    return dict(meta=meta, labels=get(meta['labels']), layers=layers, scores=scores)
 
 def copy_explorer(path: str | Path, dest: str | Path) -> Path:
     "Copy the explorer page at `path` and its tiles into folder `dest` (e.g. the site); returns the copied page."
@@ -158,23 +176,34 @@ def _flags(value, n, what, threshold):
     return (a if a.dtype == bool else a.astype(np.float64) > threshold).astype(np.uint8)
 
 # %% ../../nbs/foundation/report/explorer.ipynb #c6eae6de
-def _layer_entry(l, X, given, pred, iso, xy, codes, classes, labelled, blocks, label_dtype, k, pca_dims, seed, n_jobs,
-                 isolation_threshold) -> dict:
-    "One layer of the page: its map, its neighbours (given, or searched in `X`), its misclassified and isolated flags."
+def _given_neighbours(l, given, given_d, n, k):
+    "Neighbour indices (and distances, when given) computed before, checked against the images."
+    nb = _check_rows(given, n, f"the neighbours of layer {l!r}", k, dtype=np.int64)
+    if nb.min() < 0 or nb.max() >= n: raise ExplorerError(f"the neighbours of layer {l!r} must be image indices 0..{n - 1}")
+    if given_d is not None:
+        given_d = _check_rows(given_d, n, f"the distances of layer {l!r}", k)
+        if given_d.min() < 0: raise ExplorerError(f"the distances of layer {l!r} must be non-negative")
+    return nb.astype(np.uint32), given_d
+
+def _layer_entry(l, X, given, given_d, pred, iso, xy, codes, classes, labelled, blocks, label_dtype, k, pca_dims, seed,
+                 n_jobs, isolation_threshold) -> dict:
+    "One layer of the page: its map, its neighbours (given, or searched in `X`) and their distances, its flags."
     n = len(xy)
+    if given_d is not None and given is None: raise ExplorerError(f"distances of layer {l!r} need its neighbours= too")
     if X is not None:
         X = _check_rows(X, n, f"the features of layer {l!r}")
         if X.ndim != 2: raise ExplorerError(f"the features of layer {l!r} must be 2-D (n, d), got {X.shape}")
         space = 'feature space' + (f' (PCA-{pca_dims} of {X.shape[1]})' if pca_dims and X.shape[1] > pca_dims else f' ({X.shape[1]}-d)')
     elif given is not None: space = 'feature space (precomputed)'
     else: X, space = xy, 'the 2-D map (no features given)'
-    if given is not None:
-        nb = _check_rows(given, n, f"the neighbours of layer {l!r}", k, dtype=np.int64)
-        if nb.min() < 0 or nb.max() >= n: raise ExplorerError(f"the neighbours of layer {l!r} must be image indices 0..{n - 1}")
-        nb = nb.astype(np.uint32)
-    else: nb = feature_neighbours(X, k, pca_dims, seed, n_jobs)
+    if given is not None: nb, dist = _given_neighbours(l, given, given_d, n, k)
+    else: nb, dist = feature_neighbours(X, k, pca_dims, seed, n_jobs, return_distance=True)
     entry = dict(name=l, xy=blocks.add(xy, 'f4'), bounds=[float(v) for v in (*xy.min(0), *xy.max(0))],
-                 neighbours=blocks.add(nb, 'u4'), k=k, space=space, predictions=None, misclassified=None, isolated=None)
+                 neighbours=blocks.add(nb, 'u4'), k=k, space=space, distances=None, distance_max=None,
+                 predictions=None, misclassified=None, isolated=None)
+    if dist is not None:
+        q, d_max = quantise_distances(dist)
+        entry.update(distances=blocks.add(q, 'u1'), distance_max=d_max)
     if (p := pred) is not None:
         if not labelled: raise ExplorerError("predictions need labels to tell which images are misclassified")
         p = _check_rows(p, n, f"the predictions of layer {l!r}", dtype=np.int64)
@@ -185,6 +214,20 @@ def _layer_entry(l, X, given, pred, iso, xy, codes, classes, labelled, blocks, l
         iso = (codes[nb] != codes[:, None]).mean(1) if labelled else None
     if iso is not None and iso is not False: entry['isolated'] = blocks.add(_flags(iso, n, f"isolated of layer {l!r}", isolation_threshold), 'u1')
     return entry
+
+# %% ../../nbs/foundation/report/explorer.ipynb #5b1e0a05
+def _score_entries(scores, n, blocks) -> list[dict]:
+    "Per-image scores `{name: (n,) in [0, 1]}` as uint16 blocks (`value = code / 65535`) for the colour-by menu."
+    if scores is None: return []
+    if not isinstance(scores, Mapping): raise ExplorerError("scores must be a dict {name: (n,) array of values in [0, 1]}")
+    out = []
+    for name, v in scores.items():
+        a = _check_rows(v, n, f"score {name!r}", dtype=np.float64)
+        if a.ndim != 1: raise ExplorerError(f"score {name!r} must have shape ({n},), got {a.shape}")
+        if a.min() < 0 or a.max() > 1: raise ExplorerError(f"score {name!r} must lie in [0, 1] (got {a.min():.3g} to {a.max():.3g}): rescale it")
+        out.append(dict(name=str(name), values=blocks.add(np.round(a * 65535), 'u2')))
+    if len({s['name'] for s in out}) != len(out): raise ExplorerError(f"score names {list(scores)} repeat once converted to text")
+    return out
 
 # %% ../../nbs/foundation/report/explorer.ipynb #98693893
 def _write_tiles(folder: Path, pngs: list[bytes]) -> list[str]:
@@ -205,12 +248,14 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
                    classes: list[str] | None = None, # class names
                    *, features: Mapping[str, np.ndarray] | None = None, # `{layer: (n, d)}`: neighbours in feature space
                    neighbours: Mapping[str, np.ndarray] | None = None, # `{layer: (n, k)}` precomputed (`feature_neighbours`)
+                   distances: Mapping[str, np.ndarray] | None = None, # `{layer: (n, k)}` the distances of `neighbours=`
                    k: int = 10, # neighbours listed on click
                    pca_dims: int | None = 50, # features with more columns are reduced by PCA before the neighbour search
                    predictions=None, # `(n,)` predicted class indices, or `{layer: (n,)}`: the "misclassified" filter
                    isolated='auto', # flags or scores `(n,)` (or `{layer: ...}`); 'auto': from the neighbours; None: none
                    isolation_threshold: float = 0.5, # a score above this flags an image as isolated
                    names: list[str] | None = None, # a caption per image (file names, ids); default "image #i"
+                   scores: Mapping[str, np.ndarray] | None = None, # `{name: (n,)}` in [0, 1] for colour-by, e.g. a label-issue score
                    title: str = 'featviz explorer', # the page's title
                    thumb_size: int | None = 64, # images larger than this are shrunk for the tiles
                    tile_size: int = 2048, # sprite tiles are at most this many pixels on a side
@@ -231,6 +276,7 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
         codes, classes = label_codes(labels, classes)
     feats = _per_layer(features, layers, 'features') if features is not None else {l: None for l in layers}
     given = _per_layer(neighbours, layers, 'neighbours') if neighbours is not None else {l: None for l in layers}
+    given_d = _per_layer(distances, layers, 'distances') if distances is not None else {l: None for l in layers}
     preds = _per_layer(predictions, layers, 'predictions')
     isos = _per_layer(isolated, layers, 'isolated')
     if names is not None and len(names) != n: raise ExplorerError(f"names has {len(names)} entries but there are {n} images")
@@ -238,9 +284,9 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
     meta = dict(title=title, n=n, classes=classes, colours=class_palette(len(classes)),
                 labels=blocks.add(codes, 'u1' if len(classes) <= 256 else 'u2'),
                 names=None if names is None else [str(s) for s in names], zoom=max(1, 96 // max(layout['h'], layout['w'])),
-                max_thumbs=max_thumbs, layers=[])
+                max_thumbs=max_thumbs, scores=_score_entries(scores, n, blocks), layers=[])
     for l in layers:
-        meta['layers'].append(_layer_entry(l, feats[l], given[l], preds[l], isos[l], xys[l], codes, classes, labels is not None,
+        meta['layers'].append(_layer_entry(l, feats[l], given[l], given_d[l], preds[l], isos[l], xys[l], codes, classes, labels is not None,
                                            blocks, meta['labels']['dtype'], k, pca_dims, seed, n_jobs, isolation_threshold))
     folder = explorer_folder(path)
     meta['tiles'] = dict(layout, files=_write_tiles(folder, pngs))
