@@ -212,6 +212,8 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
                    isolation_threshold: float = 0.5, # a score above this flags an image as isolated
                    names: list[str] | None = None, # a caption per image (file names, ids); default "image #i"
                    title: str = 'featviz explorer', # the page's title
+                   wrong_label: str = 'misclassified', # the predictions' filter label
+                   start_layer: str | None = None, # the layer shown first
                    thumb_size: int | None = 64, # images larger than this are shrunk for the tiles
                    tile_size: int = 2048, # sprite tiles are at most this many pixels on a side
                    max_thumbs: int = 1500, # thumbnails replace dots once at most this many points are in view
@@ -234,6 +236,7 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
     preds = _per_layer(predictions, layers, 'predictions')
     isos = _per_layer(isolated, layers, 'isolated')
     if names is not None and len(names) != n: raise ExplorerError(f"names has {len(names)} entries but there are {n} images")
+    if start_layer is not None and str(start_layer) not in layers: raise ExplorerError(f"start_layer={start_layer!r} is not in {layers}")
     blocks = _Blocks()
     meta = dict(title=title, n=n, classes=classes, colours=class_palette(len(classes)),
                 labels=blocks.add(codes, 'u1' if len(classes) <= 256 else 'u2'),
@@ -245,7 +248,9 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
     folder = explorer_folder(path)
     meta['tiles'] = dict(layout, files=_write_tiles(folder, pngs))
     js = json.dumps(meta, separators=(',', ':')).replace('<', '\\u003c')
+    start = '' if start_layer is None else f"<script>featvizExplorer.setLayer({layers.index(str(start_layer))})</script>"
     page = Template(read_asset('explorer.html')).substitute(title=_html.escape(title), css=read_asset('explorer.css'), meta=js,
-                                                              blocks='\n'.join(blocks.blocks), js=read_asset('explorer.js'))
+                                                              blocks='\n'.join(blocks.blocks), js=read_asset('explorer.js'),
+                                                              wrong_label=_html.escape(wrong_label), start=start)
     with atomic_write(path, 'w') as fh: fh.write(page)
     return path
