@@ -28,7 +28,7 @@ import yaml
 __all__ = ['SKIP_TAG', 'PATH_VARIABLES', 'STUDY_DIR', 'STUDY_MARK', 'SITE_FILES', 'EXIT_CODES', 'chapter_number', 'sidebar_order',
            'study_notebooks', 'select_notebooks', 'NotebookResult', 'clean_notebook', 'run_notebook', 'resolve_timeout',
            'Progress', 'absolute_path_settings', 'run_study', 'setup_report', 'info_text', 'StudyConflict',
-           'project_nbs', 'shipped_study', 'study_files', 'sync_study', 'study_folder', 'main']
+           'project_nbs', 'shipped_study', 'study_files', 'sync_study', 'study_folder', 'ToStderr', 'main']
 
 # %% ../nbs/foundation/cli.ipynb #0cb4375d
 def chapter_number(nb_rel: str | Path) -> int | None:
@@ -638,11 +638,24 @@ def _cmd_init(a) -> int:
     return 0
 
 # %% ../nbs/foundation/cli.ipynb #a7d1c3e2
+class ToStderr:
+    "Standard output sent to standard error while a command works (progress bars), ending a partial line when done or interrupted."
+    def __init__(self): self.partial = False
+    def write(self, s: str) -> int:
+        if s: self.partial = not s.endswith('\n')
+        return sys.stderr.write(s)
+    def __getattr__(self, name): return getattr(sys.stderr, name)      # flush, isatty, encoding, ...
+    def __enter__(self):
+        self._cm = contextlib.redirect_stdout(self); self._cm.__enter__(); return self
+    def __exit__(self, *exc):
+        self._cm.__exit__(*exc)
+        if self.partial: sys.stderr.write('\n'); sys.stderr.flush()       # the next line (results, an error) starts clean
+
 def _cmd_audit(a) -> int:
     path = Path(a.path).expanduser()
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist: pass the folder that holds your images")
     say = lambda m: print(m, file=sys.stderr, flush=True)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):        # progress bars: stderr
+    with warnings.catch_warnings(), ToStderr():                                  # progress bars: stderr
         warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')     # listed below, all of them
         au = audit(path, a.model, a.layers, size=a.size, max_images=a.max_images, split=a.split, cache=not a.no_cache,
                    bs=a.bs, n_copies=a.copies, log=say)
@@ -670,7 +683,7 @@ def _cmd_explore(a) -> int:
     path = Path(a.path).expanduser()
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist: pass the folder that holds your images")
     say = lambda m: print(m, file=sys.stderr, flush=True)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):       # progress bars and library output: stderr
+    with warnings.catch_warnings(), ToStderr():                                  # progress bars and library output: stderr
         warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')     # listed below, all of them
         cw = None if str(a.compare_weights).lower() == 'none' else a.compare_weights
         ex = explore(path, a.model, a.layers, compare=a.compare, compare_layers=a.compare_layers, compare_weights=cw, size=a.size,
