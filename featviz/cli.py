@@ -7,7 +7,7 @@ Docs: https://featviz.github.io/featviz/foundation/cli.html.md"""
 
 # %% ../nbs/foundation/cli.ipynb #8b0d5012
 from __future__ import annotations
-import argparse, json, os, re, signal, sys, tempfile, threading, time, warnings
+import argparse, contextlib, json, os, re, signal, sys, tempfile, threading, time, warnings
 from dataclasses import dataclass, asdict, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,16 +20,16 @@ from . import __version__
 from .data.datasets import DATASETS, fastai_data_dir, locate_dataset
 from .study.chapters import RUN_ID_VARIABLE, new_run_id
 from .engine.features import CacheWriteError, FeatureCache, cache_usage
-from .tool.explore import explore
+from .tool.explore import explore, shown_path
 from .tool.audit import audit
 import yaml
 import tomllib
 
 # %% auto #0
-__all__ = ['SKIP_TAG', 'PATH_VARIABLES', 'STUDY_DIR', 'STUDY_MARK', 'SITE_FILES', 'chapter_number', 'sidebar_order',
+__all__ = ['SKIP_TAG', 'PATH_VARIABLES', 'STUDY_DIR', 'STUDY_MARK', 'SITE_FILES', 'EXIT_CODES', 'chapter_number', 'sidebar_order',
            'study_notebooks', 'select_notebooks', 'NotebookResult', 'clean_notebook', 'run_notebook', 'resolve_timeout',
            'Progress', 'absolute_path_settings', 'run_study', 'setup_report', 'info_text', 'StudyConflict',
-           'project_nbs', 'shipped_study', 'study_files', 'sync_study', 'study_folder', 'main']
+           'project_nbs', 'shipped_study', 'study_files', 'sync_study', 'study_folder', 'ToStderr', 'main']
 
 # %% ../nbs/foundation/cli.ipynb #0cb4375d
 def chapter_number(nb_rel: str | Path) -> int | None:
@@ -446,10 +446,34 @@ def study_folder(cwd: str | Path | None = None) -> Path:
     return next((d for d in (d0, *d0.parents) if (d/STUDY_MARK).is_file()), d0/STUDY_DIR)
 
 # %% ../nbs/foundation/cli.ipynb #8f7932fa
+EXIT_CODES = """exit status:
+  0    ok
+  1    failure (a notebook failed, the site or the cache could not be written)
+  2    bad usage or input (arguments, settings, paths, models, layers, a notebook selection)
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM)
+"""
+
 _WHERE = (" Without --nbs: in a clone of the project, its nbs/; outside one, the study folder the working directory is "
           "in, else ./featviz-study/ (made from the notebooks installed with featviz).")
 
 # %% ../nbs/foundation/cli.ipynb #3204bb26
+_EXPLORE_EXAMPLES = """examples:
+  featviz explore ~/pets                               ResNet-50, its own 224 px preprocessing
+  featviz explore ~/pets --model resnet18 --size 64    smaller and faster
+  featviz explore ~/pets --layers layer3 layer4 --max-images 2000 --out pets-report
+  featviz explore ~/pets --model ~/ckpt/convnext_tiny.pth
+  featviz explore ~/pets --compare resnet18 --size 64  ResNet-50 and ResNet-18 side by side, with their CKA matrix
+  featviz explore ~/pets --model ~/ckpt/tuned.pth --compare resnet50   a checkpoint against its starting point
+  torchrun --nproc_per_node 2 -m featviz explore ~/pets   features split across 2 processes; rank 0 writes the report
+  featviz explore ~/pets --json > pets.json             the summary as JSON; progress and notes on stderr
+
+Writes report.html, report-maps.html, metrics.csv, isolated.csv, confused.csv and coords.csv into --out. Standard output
+holds the results only (the metrics table and the report's path, or --json's summary); progress, the skipped files and
+the time per step go to standard error.
+
+exit status: 0 ok; 1 failure; 2 bad usage or input (path, model, layers); 130 interrupted (Ctrl-C)
+"""
+
 def _add_explore(sub) -> None:
     "The `explore` subcommand's arguments (explore's options)."
     e = sub.add_parser('explore', help="maps, cluster metrics and probes of a CNN's layers on your own images",
@@ -479,6 +503,8 @@ def _add_explore(sub) -> None:
     e.add_argument('--no-cache', action='store_true', help="do not keep features in the cache (FEATVIZ_CACHE)")
     e.add_argument('--jobs', type=int, default=os.cpu_count() or 1, metavar='N',
                    help="CPU threads for t-SNE and the neighbour searches (default: all cores)")
+    e.add_argument('--json', action='store_true', help="print the summary (metrics per layer with intervals, the best layer, "
+                                                       "the files written) as JSON on stdout instead of the table")
 
 # %% ../nbs/foundation/cli.ipynb #a7d1c3e1
 _AUDIT_EXAMPLES = """examples:
@@ -521,7 +547,9 @@ def _add_audit(sub) -> None:
 def _parser() -> argparse.ArgumentParser:
     "The command line: `run`, `site`, `info`, `init`, `explore` (`_add_explore`), `audit` (`_add_audit`) and `cache` (`_add_cache`)."
     p = argparse.ArgumentParser(prog='featviz', description="Run the featviz study, build its report site, check the setup, "
-                                                           "explore and audit your own images.")
+                                                           "explore and audit your own images.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES)
+    p.add_argument('--version', action='version', version=f"featviz {__version__}")
     sub = p.add_subparsers(dest='command', metavar='{run,site,info,init,explore,audit,cache}')
     r = sub.add_parser('run', help="execute the notebooks in order and write their outputs back",
                        description="Execute the study's notebooks in order, each in a fresh kernel, and write their "
@@ -554,16 +582,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 # %% ../nbs/foundation/cli.ipynb #2f3193b2
-_EXPLORE_EXAMPLES = """examples:
-  featviz explore ~/pets                               ResNet-50, its own 224 px preprocessing
-  featviz explore ~/pets --model resnet18 --size 64    smaller and faster
-  featviz explore ~/pets --layers layer3 layer4 --max-images 2000 --out pets-report
-  featviz explore ~/pets --model ~/ckpt/convnext_tiny.pth
-  featviz explore ~/pets --compare resnet18 --size 64  ResNet-50 and ResNet-18 side by side, with their CKA matrix
-  featviz explore ~/pets --model ~/ckpt/tuned.pth --compare resnet50   a checkpoint against its starting point
-  torchrun --nproc_per_node 2 -m featviz explore ~/pets   features split across 2 processes; rank 0 writes the report
-"""
-
 def _default_nbs(make: bool = True, force: bool = False) -> Path:
     "The project's nbs/ in a clone; outside, the study folder (synced with the shipped study if `make`)."
     if (nbs := project_nbs()) is not None: return nbs
@@ -576,7 +594,17 @@ def _report_sync(folder: Path, done: dict):
         print(f"featviz: study folder {folder}: {len(done['copied'])} file(s) copied, {len(done['replaced'])} replaced, "
               f"{len(done['kept'])} kept")
 
+def _check_selection(a) -> None:
+    "Outside a clone, check `--from`/`--only` against the study (shipped, or the study folder's) before a file is copied."
+    if a.nbs or project_nbs() is not None or not (a.start or a.only): return
+    roots = [r for r in (study_folder(), shipped_study()) if r.is_dir()]
+    for r in roots:
+        try: select_notebooks(study_notebooks(r), r, a.start, a.only); return
+        except ValueError as e: err = e
+    raise ValueError(display_path(str(err)))
+
 def _cmd_run(a) -> int:
+    _check_selection(a)                             # a bad selection fails before ./featviz-study is made or updated
     nbs = Path(a.nbs) if a.nbs else _default_nbs(force=a.force)
     if swept := sweep_temp(get_settings(mode=a.mode).cache_dir):
         print(f"featviz run: removed {len(swept)} temporary file(s) of writers that died, from {get_settings(mode=a.mode).cache_dir}")
@@ -610,11 +638,24 @@ def _cmd_init(a) -> int:
     return 0
 
 # %% ../nbs/foundation/cli.ipynb #a7d1c3e2
+class ToStderr:
+    "Standard output sent to standard error while a command works (progress bars), ending a partial line when done or interrupted."
+    def __init__(self): self.partial = False
+    def write(self, s: str) -> int:
+        if s: self.partial = not s.endswith('\n')
+        return sys.stderr.write(s)
+    def __getattr__(self, name): return getattr(sys.stderr, name)      # flush, isatty, encoding, ...
+    def __enter__(self):
+        self._cm = contextlib.redirect_stdout(self); self._cm.__enter__(); return self
+    def __exit__(self, *exc):
+        self._cm.__exit__(*exc)
+        if self.partial: sys.stderr.write('\n'); sys.stderr.flush()       # the next line (results, an error) starts clean
+
 def _cmd_audit(a) -> int:
     path = Path(a.path).expanduser()
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist: pass the folder that holds your images")
     say = lambda m: print(m, file=sys.stderr, flush=True)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), ToStderr():                                  # progress bars: stderr
         warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')     # listed below, all of them
         au = audit(path, a.model, a.layers, size=a.size, max_images=a.max_images, split=a.split, cache=not a.no_cache,
                    bs=a.bs, n_copies=a.copies, log=say)
@@ -641,24 +682,28 @@ def _cmd_audit(a) -> int:
 def _cmd_explore(a) -> int:
     path = Path(a.path).expanduser()
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist: pass the folder that holds your images")
-    with warnings.catch_warnings():
+    say = lambda m: print(m, file=sys.stderr, flush=True)
+    with warnings.catch_warnings(), ToStderr():                                  # progress bars and library output: stderr
         warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')     # listed below, all of them
         cw = None if str(a.compare_weights).lower() == 'none' else a.compare_weights
         ex = explore(path, a.model, a.layers, compare=a.compare, compare_layers=a.compare_layers, compare_weights=cw, size=a.size,
                      max_images=a.max_images, split=a.split, cache=not a.no_cache, bs=a.bs, n_jobs=a.jobs)
-    if ex is None: return 0        # another rank of a torchrun/accelerate launch: rank 0 writes the report and prints
-    out = Path(a.out) if a.out else Path(f"featviz-explore-{path.resolve().name}")
-    report = ex.to_html(out/'report.html', n_jobs=a.jobs)
-    print(f"featviz explore: {ex.notes['images']}, {ex.model} ({ex.weights}) at {ex.size} px"
-          + ''.join(f"; {t}: {m['model']} ({m['weights']}) at {m['size']} px" for t, m in list(ex.models.items())[1:]))
-    print(ex.summary().to_string())
-    if ex.cka is not None: print(f"linear CKA ({ex.cka.index.name} rows, {ex.cka.columns.name} columns):\n{ex.cka.round(3).to_string()}")
+        if ex is None: return 0    # another rank of a torchrun/accelerate launch: rank 0 writes the report and prints
+        files = ex.save(Path(a.out) if a.out else Path(f"featviz-explore-{path.resolve().name}"), n_jobs=a.jobs)
+    say(f"featviz explore: {ex.notes['images']}, {ex.model} ({display_path(ex.weights)}) at {ex.size} px"
+        + ''.join(f"; {t}: {m['model']} ({display_path(m['weights'])}) at {m['size']} px" for t, m in list(ex.models.items())[1:]))
     if len(ex.skipped):
-        print(f"skipped {len(ex.skipped)} file(s):")
-        for r in ex.skipped.itertuples(): print(f"  {r.reason}" if r.path in r.reason else f"  {r.path}: {r.reason}")
-    print(f"time: " + ', '.join(f"{k} {v:.1f} s" for k, v in ex.timings.groupby('step', sort=False).seconds.sum().items())
-          + f"; total {ex.timings.seconds.sum():.1f} s")
-    print(f"report: {report}")
+        say(f"skipped {len(ex.skipped)} file(s):")
+        for r in ex.skipped.itertuples(): say(f"  {r.reason.replace(r.path, shown_path(r.path))}" if r.path in r.reason else f"  {shown_path(r.path)}: {r.reason}")
+    say(f"time: " + ', '.join(f"{k} {v:.1f} s" for k, v in ex.timings.groupby('step', sort=False).seconds.sum().items())
+        + f"; total {ex.timings.seconds.sum():.1f} s")
+    if (f := ex.findings()): say(f['sentence'])
+    if a.json:
+        print(json.dumps(ex.as_dict(files), indent=1))
+        return 0
+    print(ex.summary().rename_axis(None).to_string())
+    if ex.cka is not None: print(f"linear CKA ({ex.cka.index.name} rows, {ex.cka.columns.name} columns):\n{ex.cka.round(3).to_string()}")
+    print(f"report: {shown_path(files['report'].resolve())}")
     return 0
 
 # %% ../nbs/foundation/cli.ipynb #4f09a5ab

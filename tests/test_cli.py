@@ -284,3 +284,24 @@ def test_cache_prune_on_a_read_only_cache_exits_1(tmp_path, monkeypatch, capsys)
     assert main(['cache', '--prune-model', 'resnet50']) == 1
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and 'read-only' in err and 'FEATVIZ_CACHE' in err
+
+
+def test_version_and_exit_codes_in_help(capsys):
+    from featviz import __version__
+    with pytest.raises(SystemExit) as e: main(['--version'])
+    assert e.value.code == 0 and capsys.readouterr().out == f'featviz {__version__}\n'
+    with pytest.raises(SystemExit) as e: main(['--help'])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and 'exit status:' in out
+    for code, what in (('0', 'ok'), ('1', 'failure'), ('2', 'bad usage or input'), ('130', 'interrupted')):
+        assert re.search(rf'^  {code}\s+{what}', out, re.M), out
+
+def test_run_bad_selection_outside_a_clone_copies_nothing(tmp_path):
+    "`featviz run --only 99` in an empty folder: exit 2 with the reason, and no ./featviz-study made."
+    empty = tmp_path/'empty'; empty.mkdir()
+    r = _featviz(['run', '--only', '99'], _offline_env(tmp_path, FEATVIZ_CACHE=str(tmp_path/'cache')), cwd=empty)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "no notebook in" in r.stderr and "'99'" in r.stderr and 'Traceback' not in r.stderr
+    assert list(empty.iterdir()) == []                         # nothing copied
+    r = _featviz(['run', '--from', 'nope'], _offline_env(tmp_path, FEATVIZ_CACHE=str(tmp_path/'cache')), cwd=empty)
+    assert r.returncode == 2 and list(empty.iterdir()) == []

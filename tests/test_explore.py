@@ -3,6 +3,7 @@ import os, re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch, torchvision
 from PIL import Image
@@ -40,15 +41,22 @@ def test_cli_explore_folder(tmp_path, ckpt, capsys, monkeypatch):
     monkeypatch.setenv('FEATVIZ_WEIGHTS', str(ckpt.parent))
     out = tmp_path/'out'
     rc = main(['explore', str(root), '--model', 'resnet18', '--size', '32', '--layers', 'layer3', 'layer4', '--out', str(out)])
-    printed = capsys.readouterr().out
+    printed, err = capsys.readouterr()
     assert rc == 0
-    for name in bad: assert name in printed                     # every broken file listed on the terminal
-    assert 'skipped 3 file(s)' in printed
+    for name in bad: assert name in err                         # every broken file listed on the terminal (stderr)
+    assert 'skipped 3 file(s)' in err and 'separates the classes best' in err
     assert 'kNN acc (features)' in printed and 'linear probe' in printed
     report = out/'report.html'
-    assert f'report: {report}' in printed
+    assert printed.splitlines()[-1] == f'report: {os.path.relpath(report)}'     # relative to the working directory
+    assert not re.search(r'(^|[\s(\["=])' + re.escape(str(tmp_path)), printed + err)    # no absolute machine path
+    csv = {n: pd.read_csv(out/f'{n}.csv') for n in ('metrics', 'isolated', 'confused', 'coords')}
+    assert len(csv['coords']) == 2 * 30 and set(csv['coords'].layer) == {'layer3', 'layer4'}
+    assert csv['metrics'].best.sum() == 1 and {'kNN low', 'kNN high', 'probe low', 'probe high'} <= set(csv['metrics'].columns)
+    assert set(csv['isolated'].label) <= {'cat', 'dog', 'fox'} and not csv['isolated'].image.str.startswith('/').any()
     page = report.read_text()
     for name in bad: assert name in page                        # ... and in the report
+    assert not re.search(r'[\s>"(]' + re.escape(str(tmp_path)), page) and 'misclassified' not in page
+    assert page.index('separates the classes best') < page.index('Metrics per layer') and 'McNemar' in page
     assert 'Skipped files (3)' in page
     assert remote_resources(page) == [] and remote_resources((out/'report-maps.html').read_text()) == []     # offline
     assert 'src="report-maps.html"' in page                    # the maps embedded from the page beside it
@@ -101,10 +109,15 @@ def test_cli_unknown_model_and_layer(tmp_path, ckpt, capsys, monkeypatch):
     assert main(['explore', str(root), '--model', 'resnet5O', '--size', '32']) == 2
     err = capsys.readouterr().err
     assert "unknown model 'resnet5O'" in err and 'resnet50' in err
+    named = re.search(r"did you mean (.*?)\?", err).group(1).split(', ')
+    assert len(named) <= 5 and len(set(named)) == len(named)    # each name once (torchvision and timm share names)
     monkeypatch.setenv('FEATVIZ_WEIGHTS', str(ckpt.parent))
     assert main(['explore', str(root), '--model', 'resnet18', '--layers', 'layer9', '--size', '32']) == 2
     err = capsys.readouterr().err
     assert "unknown layer(s) ['layer9']" in err
+    named = eval(re.search(r"did you mean (\[.*?\])\?", err).group(1))
+    assert 1 <= len(named) <= 5 and len(set(named)) == len(named) and 'layer4' in named
+    assert 'layer4.1.conv2' not in err                          # not all 60-odd module names
 
 
 def test_cli_help_has_examples(capsys):
@@ -209,8 +222,8 @@ def test_cli_explore_compare(tmp_path, ckpt, capsys, monkeypatch):
     assert page.count('>1.000</td>') >= 3
     rc = main(['explore', str(root), '--model', str(ckpt), '--compare', 'resnet18', '--compare-weights', 'none',
                '--compare-layers', 'layer4', '--size', '32', '--layers', 'layer4', '--out', str(tmp_path/'o2')])
-    printed = capsys.readouterr().out
-    assert rc == 0 and 'random init' in printed
+    printed, err = capsys.readouterr()
+    assert rc == 0 and 'random init' in err
     cka = float(re.search(r'^resnet18 \(1\)/layer4\s+(\S+)$', printed, re.M).group(1))      # the CKA table's one entry
     assert cka < 0.999
 
@@ -233,3 +246,28 @@ def test_ctrl_c_during_features_exits_130_and_leaves_no_temporary_file(tmp_path,
     assert p.returncode == 130, err[-2000:]
     assert err.strip().splitlines()[-1].startswith('featviz explore: interrupted') and 'Traceback' not in err
     assert not list(cache.rglob('*.tmp')) and not list((cache/'features').glob('*.npy'))
+
+
+def test_redirected_output_holds_only_the_results(tmp_path, ckpt):
+    "A real `featviz explore … > out.txt 2> err.txt`: out.txt has the metrics table and the report path (or the JSON summary), err.txt the rest."
+    import json, subprocess, sys
+    root, bad = make_folder(tmp_path/'pets')
+    args = [sys.executable, '-m', 'featviz', 'explore', 'pets', '--model', str(ckpt), '--size', '32', '--layers', 'layer3', 'layer4']
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    for extra in ([], ['--json', '--out', 'as-json']):
+        with open(tmp_path/'out.txt', 'w') as o, open(tmp_path/'err.txt', 'w') as e:
+            rc = subprocess.run(args + extra, stdout=o, stderr=e, cwd=tmp_path, env=env, timeout=600).returncode
+        out, err = (tmp_path/'out.txt').read_text(), (tmp_path/'err.txt').read_text()
+        assert rc == 0, err[-3000:]
+        assert '\r' not in out and 'skipped 3 file(s)' in err and 'time: ' in err
+        for name in bad: assert name in err and name not in out
+        if not extra:
+            lines = out.splitlines()
+            assert len(lines) == 4, out                            # the table's header, two layers, the report's path
+            assert 'kNN acc (features)' in lines[0] and lines[1].startswith('layer3') and lines[2].startswith('layer4')
+            assert lines[3] == 'report: featviz-explore-pets/report.html'
+        else:
+            d = json.loads(out)                                    # stdout is one JSON document
+            assert d['best_layer'] in ('layer3', 'layer4') and set(d['metrics']) == {'layer3', 'layer4'}
+            assert d['files']['report'] == 'as-json/report.html' and (tmp_path/d['files']['coords']).is_file()
+            assert d['test']['test'] == 'McNemar exact' and d['skipped'] == 3 and 0 <= d['metrics']['layer4']['kNN low'] <= 1

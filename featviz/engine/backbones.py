@@ -56,7 +56,7 @@ def _resolve_name(name: str) -> tuple[str, str]:
         if name[5:] in timm_models(): return 'timm', name[5:]
     elif name in torchvision_models(): return 'torchvision', name
     elif name in timm_models(): return 'timm', name
-    known = torchvision_models() + timm_models()
+    known = list(dict.fromkeys(torchvision_models() + timm_models()))     # torchvision and timm share names: each once
     close = difflib.get_close_matches(name.removeprefix('timm:'), known, n=5, cutoff=0.6)
     hint = f"did you mean {', '.join(close)}? " if close else ''
     more = '' if timm_models() else "; timm's models too once timm is installed (pip install 'featviz[timm]')"

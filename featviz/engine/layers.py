@@ -29,15 +29,17 @@ def layer_names(model: nn.Module) -> list[str]:
     return [n for n, _ in model.named_modules() if n]
 
 def get_layers(model: nn.Module, names: Sequence[str]) -> list[nn.Module]:
-    "The submodules called `names`; an unknown name raises `LayerError` with close matches and all valid names."
+    "The submodules called `names`; an unknown name raises `LayerError` with at most 5 close matches and the valid names (the top-level ones when there are many)."
     mods = dict(model.named_modules())
     bad = [n for n in names if not n or n not in mods]
     if bad:
         valid = layer_names(model)
-        close = {n: difflib.get_close_matches(n, valid, n=3, cutoff=0.5) for n in bad}
+        close = {n: difflib.get_close_matches(n, list(dict.fromkeys(valid)), n=5, cutoff=0.5) for n in bad}
         hint = '; '.join(f"{n!r}: did you mean {c}?" for n, c in close.items() if c)
+        shown = ', '.join(valid) if len(valid) <= 30 else (f"the top-level ones {', '.join(n for n in valid if '.' not in n)}; "
+                                                            f"layer_names(model) lists them all")
         raise LayerError(f"unknown layer(s) {bad} in {type(model).__name__}{' (' + hint + ')' if hint else ''}. "
-                         f"Valid names ({len(valid)}): {', '.join(valid)}")
+                         f"Valid names ({len(valid)}): {shown}")
     return [mods[n] for n in names]
 
 # %% ../../nbs/foundation/engine/layers.ipynb #0bcd6c98

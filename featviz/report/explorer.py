@@ -240,6 +240,15 @@ def _write_tiles(folder: Path, pngs: list[bytes]) -> list[str]:
         if old.name not in files: old.unlink()
     return [f"{quote(folder.name)}/{f}" for f in files]
 
+# %% ../../nbs/foundation/report/explorer.ipynb #2dd55c6b
+def _page(title: str, meta: dict, blocks: _Blocks, wrong_label: str, start: int | None) -> str:
+    "The explorer page: `explorer.html` filled with its stylesheet, metadata, data blocks and script."
+    js = json.dumps(meta, separators=(',', ':')).replace('<', '\\u003c')
+    start = '' if start is None else f"<script>featvizExplorer.setLayer({start})</script>"
+    return Template(read_asset('explorer.html')).substitute(title=_html.escape(title), css=read_asset('explorer.css'), meta=js,
+                                                            blocks='\n'.join(blocks.blocks), js=read_asset('explorer.js'),
+                                                            wrong_label=_html.escape(wrong_label), start=start)
+
 # %% ../../nbs/foundation/report/explorer.ipynb #ecc5c889
 def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles go to `<stem>_files/` beside it
                    maps: Mapping[str, np.ndarray], # `{layer: (n, 2) map}`, in the order the layer buttons show them
@@ -257,6 +266,8 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
                    names: list[str] | None = None, # a caption per image (file names, ids); default "image #i"
                    scores: Mapping[str, np.ndarray] | None = None, # `{name: (n,)}` in [0, 1] for colour-by, e.g. a label-issue score
                    title: str = 'featviz explorer', # the page's title
+                   wrong_label: str = 'misclassified', # the predictions' filter label
+                   start_layer: str | None = None, # the layer shown first
                    thumb_size: int | None = 64, # images larger than this are shrunk for the tiles
                    tile_size: int = 2048, # sprite tiles are at most this many pixels on a side
                    max_thumbs: int = 1500, # thumbnails replace dots once at most this many points are in view
@@ -274,12 +285,11 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
     else:
         if len(labels) != n: raise ExplorerError(f"labels has {len(labels)} rows but there are {n} images")
         codes, classes = label_codes(labels, classes)
-    feats = _per_layer(features, layers, 'features') if features is not None else {l: None for l in layers}
-    given = _per_layer(neighbours, layers, 'neighbours') if neighbours is not None else {l: None for l in layers}
-    given_d = _per_layer(distances, layers, 'distances') if distances is not None else {l: None for l in layers}
-    preds = _per_layer(predictions, layers, 'predictions')
-    isos = _per_layer(isolated, layers, 'isolated')
+    feats, given, given_d = (_per_layer(v, layers, w) if v is not None else dict.fromkeys(layers)
+                             for v, w in ((features, 'features'), (neighbours, 'neighbours'), (distances, 'distances')))
+    preds, isos = _per_layer(predictions, layers, 'predictions'), _per_layer(isolated, layers, 'isolated')
     if names is not None and len(names) != n: raise ExplorerError(f"names has {len(names)} entries but there are {n} images")
+    if start_layer is not None and str(start_layer) not in layers: raise ExplorerError(f"start_layer={start_layer!r} is not in {layers}")
     blocks = _Blocks()
     meta = dict(title=title, n=n, classes=classes, colours=class_palette(len(classes)),
                 labels=blocks.add(codes, 'u1' if len(classes) <= 256 else 'u2'),
@@ -290,8 +300,6 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
                                            blocks, meta['labels']['dtype'], k, pca_dims, seed, n_jobs, isolation_threshold))
     folder = explorer_folder(path)
     meta['tiles'] = dict(layout, files=_write_tiles(folder, pngs))
-    js = json.dumps(meta, separators=(',', ':')).replace('<', '\\u003c')
-    page = Template(read_asset('explorer.html')).substitute(title=_html.escape(title), css=read_asset('explorer.css'), meta=js,
-                                                              blocks='\n'.join(blocks.blocks), js=read_asset('explorer.js'))
-    with atomic_write(path, 'w') as fh: fh.write(page)
+    start = None if start_layer is None else layers.index(str(start_layer))
+    with atomic_write(path, 'w') as fh: fh.write(_page(title, meta, blocks, wrong_label, start))
     return path

@@ -19,7 +19,7 @@ from torch import nn
 from fastcore.basics import patch_to
 from fastprogress.fastprogress import progress_bar
 from PIL import Image
-from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score, train_test_split
 from sklearn.neighbors import NearestNeighbors
 
 from ..core.config import Settings, display_path, get_settings
@@ -31,12 +31,14 @@ from ..engine.distributed import dist_state
 from ..engine.layers import LayerError, LayerOutputs
 from ..analysis.embed import embed_2d, cluster_metrics, pca_reduce, tsne_perplexity
 from ..analysis.evaluation import logistic_regression
+from ..analysis.metrics import classification_table, format_p, mcnemar_test, proportion_interval
 from ..analysis.cka import cka_matrix
 from ..report.explorer import build_explorer
 
 # %% auto #0
-__all__ = ['ExploreError', 'default_layers', 'check_writable', 'probe_accuracy', 'confused_pairs', 'Exploration', 'pick_split',
-           'item_names', 'model_tags', 'explore', 'png_uri', 'demo_folder']
+__all__ = ['ExploreError', 'default_layers', 'check_writable', 'probe_accuracy', 'probe_predictions', 'confused_pairs',
+           'rank_isolated', 'confused_examples', 'shown_path', 'Exploration', 'pick_split', 'item_names', 'model_tags',
+           'explore', 'neighbour_vote', 'silhouette_reading', 'metric_guide', 'png_uri', 'demo_folder']
 
 # %% ../../nbs/foundation/tool/explore.ipynb #5258412f
 class ExploreError(ValueError):
@@ -98,6 +100,17 @@ def probe_accuracy(X: np.ndarray, y: np.ndarray, seed: int = 0, cv: int = 5, hol
     tr, te = train_test_split(np.arange(len(X)), test_size=0.2, stratify=y, random_state=seed)
     return float(clf.fit(X[tr], y[tr]).score(X[te], y[te])), 'stratified 80/20 split'
 
+def probe_predictions(X: np.ndarray, y: np.ndarray, seed: int = 0, cv: int = 5, holdout_above: int = 2000,
+                      pca: int = 128) -> tuple[np.ndarray, np.ndarray, str]:
+    "`(rows, predicted class)` of the linear probe and how: out-of-fold over all rows in `cv`-fold CV up to `holdout_above` images, else the 20 % test rows."
+    clf = logistic_regression(seed, pca=pca if X.shape[1] > pca and len(X) > pca else None)
+    if len(X) <= holdout_above:
+        cv = min(cv, int(np.bincount(y)[np.unique(y)].min()))
+        if cv < 2: return np.arange(0), np.arange(0), 'not measured (a class has one image)'
+        return np.arange(len(X)), cross_val_predict(clf, X, y, cv=StratifiedKFold(cv, shuffle=True, random_state=seed)), f'{cv}-fold stratified CV'
+    tr, te = train_test_split(np.arange(len(X)), test_size=0.2, stratify=y, random_state=seed)
+    return te, clf.fit(X[tr], y[tr]).predict(X[te]), 'stratified 80/20 split'
+
 def confused_pairs(nb: np.ndarray, # `(n, k)` neighbour indices
                    y: np.ndarray, classes: list[str], top: int = 10) -> pd.DataFrame:
     "The `top` class pairs with the largest share of nearest-neighbour links between them (of all links from both classes)."
@@ -107,6 +120,49 @@ def confused_pairs(nb: np.ndarray, # `(n, k)` neighbour indices
     rows = [dict(a=classes[a], b=classes[b], links=int(C[a, b] + C[b, a]), share=(C[a, b] + C[b, a]) / max(out[a] + out[b], 1))
             for a in range(K) for b in range(a + 1, K)]
     return pd.DataFrame(rows, columns=['a', 'b', 'links', 'share']).sort_values(['share', 'a', 'b'], ascending=[False, True, True]).head(top).reset_index(drop=True)
+
+# %% ../../nbs/foundation/tool/explore.ipynb #f7f1853b
+def rank_isolated(score: np.ndarray, # `(n,)`: share of neighbours with another label (or, unlabelled, mean distance)
+                  distance: np.ndarray, # `(n,)` mean distance to the `k` neighbours: breaks ties, farther first
+                  y: np.ndarray | None = None, # labels: every class gets places
+                  top: int = 20, # how many rows
+                  per_class: int | None = None, # places reserved per class (default: `top // (2 * classes)`, at least 1)
+                 ) -> np.ndarray:
+    "Rows of the `top` most isolated images, most isolated first: by `score`, ties by `distance`; with labels each class's first `per_class` are in."
+    score, distance = np.asarray(score, float), np.asarray(distance, float)
+    order = np.lexsort((np.arange(len(score)), -distance, -score))
+    if y is None: return order[:top]
+    y, classes = np.asarray(y), np.unique(y)
+    per = max(1, top // (2 * len(classes))) if per_class is None else per_class
+    rank = np.empty(len(order), int); rank[order] = np.arange(len(order))
+    own = np.concatenate([order[y[order] == c][:per] for c in classes])
+    own = np.sort(rank[own[score[own] > 0]])[:top]                      # ranks of the reserved rows
+    rest = np.setdiff1d(np.arange(len(order)), own)[:top - len(own)]     # then the best ranks not yet in
+    return order[np.sort(np.concatenate([own, rest]).astype(int))]
+
+def confused_examples(nb: np.ndarray, # `(n, k)` neighbour indices
+                      dist: np.ndarray, # `(n, k)` their distances
+                      y: np.ndarray, a: int, b: int, # the two classes
+                      m: int = 3) -> list[tuple[int, int]]:
+    "Up to `m` image pairs `(i, j)`, `i` of class `a`, `j` of `b`, one a nearest neighbour of the other, closest first, each image once."
+    i, q = np.nonzero(((y[:, None] == a) & (y[nb] == b)) | ((y[:, None] == b) & (y[nb] == a)))
+    j, out, used = nb[i, q], [], set()
+    for t in np.argsort(dist[i, q], kind='stable'):
+        if i[t] in used or j[t] in used: continue
+        out.append((int(i[t]), int(j[t])) if y[i[t]] == a else (int(j[t]), int(i[t])))
+        used |= {int(i[t]), int(j[t])}
+        if len(out) == m: break
+    return out
+
+def shown_path(p) -> str:
+    "A file path as a reader should see it: relative to the working directory when under it, else with `~`, else relative (`../`); other text unchanged."
+    s = str(p)
+    if not os.path.isabs(s): return s
+    cwd, home = Path.cwd().resolve(), Path.home().resolve()
+    q = Path(s).resolve() if Path(s).exists() else Path(os.path.normpath(s))
+    if q.is_relative_to(cwd): return q.relative_to(cwd).as_posix()
+    if q.is_relative_to(home) and home != Path('/'): return '~/' + q.relative_to(home).as_posix()
+    return os.path.relpath(q, cwd)
 
 # %% ../../nbs/foundation/tool/explore.ipynb #52f9ba7e
 @dataclass(repr=False)
@@ -135,6 +191,8 @@ class Exploration:
     neighbours: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)      # compare=: tag -> model, weights, size, layers (its `tag/layer` keys)
     cka: pd.DataFrame | None = None                 # compare=: linear CKA, first network's layers (rows) x second's (columns)
+    distances: dict = field(default_factory=dict)   # layer -> `(n, k)` distances to the `neighbours`
+    predictions: dict = field(default_factory=dict) # labelled: layer -> {'kNN': cross-validated kNN class per row, 'probe': (rows, class)}
 
     @property
     def labelled(self) -> bool: return self.labels is not None
@@ -189,27 +247,29 @@ def _thumbnails(images: ImageSet, split: str, bb: Backbone, t: int, cache: Featu
     return thumbs
 
 # %% ../../nbs/foundation/tool/explore.ipynb #75299127
-def _layer_results(l, X, y, classes, names, k, seed, n_jobs, top, timed):
-    "(map, metrics row, isolated rows, confused rows, neighbours) of one layer."
+def _layer_results(l, X, y, classes, names, k, seed, n_jobs, top, timed) -> dict:
+    "One layer's map, metrics row, isolated and confused rows, neighbours and distances, and (labelled) its kNN and probe predictions."
     E = timed('map', l, lambda: embed_2d(X, perplexity=tsne_perplexity(len(X)), seed=seed, n_jobs=n_jobs,
                                               negative_gradient_method='bh' if len(X) <= 2000 else 'fft'))
     nb, dist = timed('neighbours', l, lambda: _neighbours(X, k, seed, n_jobs))
+    far, out = dist.mean(1), dict(map=E, neighbours=nb, distances=dist, confused=None)
     if y is None:
-        score, row = dist.mean(1), pd.DataFrame([dict(n=len(X), dim=X.shape[1])], index=pd.Index([l], name='layer'))
-        iso = pd.DataFrame(dict(layer=l, image=np.asarray(names, dtype=object), score=score))
-        return E, row, iso.sort_values('score', ascending=False, kind='stable').head(top), None, nb
-    cv = min(5, int(np.bincount(y)[np.unique(y)].min()))
-    row = timed('metrics', l, lambda: cluster_metrics(X, y, E, name=l, k=k, cv=cv, trust_k=k, sample_size=5000, seed=seed, n_jobs=n_jobs))
+        order = rank_isolated(far, far, None, top)
+        out['metrics'] = pd.DataFrame([dict(n=len(X), dim=X.shape[1])], index=pd.Index([l], name='layer'))
+        out['isolated'] = pd.DataFrame(dict(layer=l, image=[names[i] for i in order], score=far[order], distance=far[order], row=order))
+        return out
+    cv, knn = min(5, int(np.bincount(y)[np.unique(y)].min())), {}
+    row = timed('metrics', l, lambda: cluster_metrics(X, y, E, name=l, k=k, cv=cv, trust_k=k, sample_size=5000, seed=seed,
+                                                      n_jobs=n_jobs, predictions=knn))
     row.index.name = 'layer'
-    acc, how = timed('probe', l, lambda: probe_accuracy(X, y, seed))
-    row['linear probe'] = acc
+    rows, probe, how = timed('probe', l, lambda: probe_predictions(X, y, seed))
+    row['linear probe'] = float((probe == y[rows]).mean()) if len(rows) else np.nan
     score = (y[nb] != y[:, None]).mean(1)
-    pred = np.array([Counter(r).most_common(1)[0][0] for r in y[nb]])
-    order = np.lexsort((np.arange(len(X)), -score))[:top]
-    iso = pd.DataFrame(dict(layer=l, image=[names[i] for i in order], label=[classes[y[i]] for i in order],
-                            score=score[order], neighbours_say=[classes[pred[i]] for i in order], row=order))
-    conf = confused_pairs(nb, y, classes).assign(layer=l)
-    return E, row, iso, conf, nb
+    vote = np.array([Counter(r).most_common(1)[0][0] for r in y[nb]])
+    order = rank_isolated(score, far, y, top)
+    out['isolated'] = pd.DataFrame(dict(layer=l, image=[names[i] for i in order], label=[classes[y[i]] for i in order], score=score[order],
+                                        distance=far[order], neighbours_say=[classes[vote[i]] for i in order], row=order))
+    return out | dict(metrics=row, confused=confused_pairs(nb, y, classes).assign(layer=l), kNN=knn['features'], probe=(rows, probe))
 
 # %% ../../nbs/foundation/tool/explore.ipynb #6915cc17
 def _notes(images, split, keep, all_names, max_images, seed, bb, fs, k, y) -> dict:
@@ -311,19 +371,93 @@ def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a to
     if len(keep) < 10: raise ExploreError(f"only {len(keep)} readable image(s) in {images.name}/{split}: a map needs at least 10")
     if y is not None: _check_labels(y, images.classes, images.name)
     feats, models = _keyed_features(bb, layers, fs, other, keep)
-    maps, rows, isos, confs, nbs = {}, [], [], [], {}
-    for l in (progress_bar(list(feats), leave=False) if progress else feats):
-        maps[l], row, iso, conf, nbs[l] = _layer_results(l, feats[l], y, images.classes, names, k, seed, n_jobs, top, timed)
-        rows.append(row); isos.append(iso)
-        if conf is not None: confs.append(conf)
+    res = {l: _layer_results(l, feats[l], y, images.classes, names, k, seed, n_jobs, top, timed)
+           for l in (progress_bar(list(feats), leave=False) if progress else feats)}
+    confs = [r['confused'] for r in res.values() if r['confused'] is not None]
     cka = timed('cka', '', lambda: _cka_table(feats, models)) if models else None
     failed = {sk.path: sk.reason for sk in list(images.skipped) + list(fs.failed) + (list(other[2].failed) if other else [])}
     skipped = pd.DataFrame([dict(path=p, reason=r) for p, r in failed.items()], columns=['path', 'reason'])
     notes = _notes(images, split, keep, all_names, max_images, seed, bb, fs, k, y) | _compare_notes(models, other, len(keep))
     return Exploration(images.name, images.source, bb.name, bb.weights, list(feats), split, bb.size, images.classes, y, names, keep,
-                       feats, maps, pd.concat(rows), pd.concat(isos, ignore_index=True),
+                       feats, {l: r['map'] for l, r in res.items()}, pd.concat([r['metrics'] for r in res.values()]),
+                       pd.concat([r['isolated'] for r in res.values()], ignore_index=True),
                        pd.concat(confs, ignore_index=True) if confs else pd.DataFrame(columns=['a', 'b', 'links', 'share', 'layer']),
-                       skipped, pd.DataFrame(steps, columns=['step', 'layer', 'seconds']), thumbs[keep], notes, nbs, models, cka)
+                       skipped, pd.DataFrame(steps, columns=['step', 'layer', 'seconds']), thumbs[keep], notes,
+                       {l: r['neighbours'] for l, r in res.items()}, models, cka, {l: r['distances'] for l, r in res.items()},
+                       {l: dict(kNN=r['kNN'], probe=r['probe']) for l, r in res.items() if 'kNN' in r})
+
+# %% ../../nbs/foundation/tool/explore.ipynb #94b68914
+def _pct(v: float) -> str: return f"{100 * v:.1f} %"
+
+def neighbour_vote(y: np.ndarray, nb: np.ndarray) -> np.ndarray:
+    "The label most of each image's neighbours `nb` `(n, k)` carry (ties: the nearer one's)."
+    return np.array([Counter(r).most_common(1)[0][0] for r in y[nb]])
+
+def _finding_sentences(b: str, t: pd.DataFrame, test, k: int, chance: float) -> str:
+    r = t.loc[b]
+    s = (f"{b} separates the classes best: its {k} nearest neighbours name the right class for {_pct(r['kNN acc'])} of the "
+         f"{int(r.n):,} images (95 % interval {_pct(r['kNN low'])}–{_pct(r['kNN high'])}), the linear probe for "
+         f"{_pct(r['probe acc'])} ({_pct(r['probe low'])}–{_pct(r['probe high'])}); always guessing the largest class gives {_pct(chance)}.")
+    if test is None: return s
+    verdict = (f"{b} is better by more than chance explains" if test.winner == b else
+               "within what chance gives, so the two tie on these images" if test.winner is None else f"{test.winner} is better")
+    return s + (f" The runner-up, {test.b}, reaches {_pct(test.accuracy_b)}; McNemar's exact test on the same images ({b} right "
+                f"and {test.b} wrong on {test.only_a}, the reverse on {test.only_b}) gives p = {format_p(test.p_value)}: {verdict}.")
+
+@patch_to(Exploration)
+def findings(self, level: float = 0.95) -> dict:
+    "The best layer, kNN and probe accuracies with Wilson intervals, McNemar's test against the runner-up, per-class probe scores, a sentence; `{}` unlabelled."
+    if not self.labelled: return {}
+    y, rows = self.labels, {}
+    for l in self.layers:
+        knn, (pr, pp) = self.predictions[l]['kNN'], self.predictions[l]['probe']
+        ok, pok = int((knn == y).sum()), int((pp == y[pr]).sum())
+        lo, hi = proportion_interval(pok, len(pr), level) if len(pr) else (np.nan, np.nan)
+        rows[l] = {'kNN acc': ok / len(y), **dict(zip(('kNN low', 'kNN high'), proportion_interval(ok, len(y), level))), 'n': len(y),
+                   'probe acc': pok / len(pr) if len(pr) else np.nan, 'probe low': lo, 'probe high': hi, 'probe n': len(pr),
+                   'disagree': float((neighbour_vote(y, self.neighbours[l]) != y).mean())}
+    t = pd.DataFrame.from_dict(rows, orient='index').rename_axis('layer')
+    order = t.sort_values(['kNN acc', 'probe acc'], ascending=False, kind='stable').index
+    best, second = order[0], (order[1] if len(order) > 1 else None)
+    test = mcnemar_test(y, self.predictions[best]['kNN'], self.predictions[second]['kNN'], best, second) if second else None
+    pr, pp = self.predictions[best]['probe']
+    chance = float(np.bincount(y).max() / len(y))
+    return dict(best=best, runner_up=second, table=t, test=test, chance=chance,
+                per_class=classification_table(y[pr], pp, self.classes) if len(pr) else None,
+                sentence=_finding_sentences(best, t, test, self.neighbours[best].shape[1], chance))
+
+# %% ../../nbs/foundation/tool/explore.ipynb #0c06dcb4
+def silhouette_reading(v: float) -> str:
+    "Kaufman and Rousseeuw's reading of a silhouette value."
+    return ('strong cluster structure' if v > 0.7 else 'a reasonable cluster structure' if v > 0.5 else 'a weak structure that could be artificial'
+            if v > 0.25 else 'no substantial cluster structure' if v >= 0 else 'images nearer, on average, to another class than to their own')
+
+def metric_guide(ex: Exploration) -> list[tuple[str, str]]:
+    "`(metric, sentence)` for each metric of a labelled exploration: what it measures and how to read it, on the best layer's value."
+    f = ex.findings()
+    if not f: return []
+    b, ch = f['best'], f['chance']
+    m, k = ex.metrics.loc[b], ex.neighbours[b].shape[1]
+    tw = m['trustworthiness']
+    return [('kNN acc (features)', f"the share of images whose {k} nearest neighbours in feature space (cross-validated) vote for their "
+             f"own class; chance (the largest class) is {ch:.3f}, 1 means every image sits among its own class. Here {b}: "
+             f"{m['kNN acc (features)']:.3f}, {m['kNN acc (features)'] / ch:.1f} × chance."),
+            ('silhouette (features)', f"how much nearer an image is to its own class than to the next one, from −1 to 1: above 0.5 "
+             f"compact, separate clusters; 0.25 or less, no substantial cluster structure; below 0, nearer to another class. Here "
+             f"{b}: {m['silhouette (features)']:.3f}, {silhouette_reading(m['silhouette (features)'])}."),
+            ('kNN acc (2-D)', f"the same vote in the 2-D map: how much of the separation the picture keeps (well below the feature "
+             f"space's value: the map merges classes the features keep apart). Here {b}: {m['kNN acc (2-D)']:.3f}."),
+            ('silhouette (2-D)', f"the silhouette of the map; t-SNE draws tighter clusters than the features have, so compare it "
+             f"between layers, not with the feature space's. Here {b}: {m['silhouette (2-D)']:.3f}."),
+            ('trustworthiness', f"from 0 to 1, whether the images the map draws next to each other ({k} nearest) are near in feature "
+             f"space too: above 0.95 the map's neighbourhoods are faithful, below 0.9 many points drawn close are not. Here {b}: "
+             f"{tw:.3f}, {'faithful' if tw > 0.95 else 'mostly faithful' if tw >= 0.9 else 'read neighbourhoods on the map with care'}."),
+            ('linear probe', f"the accuracy of a logistic regression on the layer's features (cross-validated): how much of the class "
+             f"a linear read-out finds; above the kNN accuracy, the classes are separable by planes though not as neighbourhoods. "
+             f"Here {b}: {m['linear probe']:.3f}."),
+            ('neighbours disagree', f"the share of images whose {k} nearest neighbours mostly carry another label (the explorer's "
+             f"filter of that name): ambiguous images, mislabels, or classes the layer mixes; it is not a network's prediction. "
+             f"Here {b}: {f['table'].loc[b, 'disagree']:.1%}.")]
 
 # %% ../../nbs/foundation/tool/explore.ipynb #6aab3f4a
 _REPORT_CSS = """body{font:14px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:20px auto;max-width:1100px;color:#212529;padding:0 12px}
@@ -331,7 +465,9 @@ table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #dee2e6;paddi
 td:first-child,th:first-child{text-align:left}.gal{display:flex;flex-wrap:wrap;gap:6px}.gal figure{margin:0;width:110px;font-size:11px;word-break:break-all}
 .gal img{width:96px;height:96px;image-rendering:pixelated;border:1px solid #ccc}iframe{width:100%;height:680px;border:1px solid #ccc}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:600}ul.skipped{font-family:monospace;font-size:12px}
-.side{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}"""
+.side{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}p.lead{font-size:16px;background:#f1f3f5;padding:10px 14px;border-radius:4px}
+.pair{display:inline-flex;gap:2px;margin:0 10px 6px 0;font-size:11px}.pair img{width:64px;height:64px;image-rendering:pixelated;border:1px solid #ccc}
+ul.guide li{margin:3px 0}"""
 
 def png_uri(a: np.ndarray) -> str:
     "A uint8 image as a `data:image/png;base64,...` URI for an `<img src>`."
@@ -343,17 +479,19 @@ def _gallery(ex: Exploration, layer: str) -> str:
     figs = []
     for _, r in rows.iterrows():
         i = ex.names.index(r.image) if 'row' not in r else int(r.row)
-        cap = Path(r.image).name + (f"<br>{html.escape(str(r.label))} → {html.escape(str(r.neighbours_say))}, {r.score:.2f}" if 'label' in r and pd.notna(r.get('label')) else f"<br>{r.score:.3g}")
-        figs.append(f'<figure><img src="{png_uri(ex.thumbs[i])}" alt="{html.escape(str(r.image))}" title="{html.escape(str(r.image))}"><figcaption>{cap}</figcaption></figure>')
+        cap = html.escape(Path(r.image).name) + (f"<br>{html.escape(str(r.label))} → {html.escape(str(r.neighbours_say))}, {r.score:.2f}"
+                                                 if 'label' in r and pd.notna(r.get('label')) else f"<br>{r.score:.3g}")
+        figs.append(f'<figure><img src="{png_uri(ex.thumbs[i])}" alt="{html.escape(shown_path(r.image))}" '
+                    f'title="{html.escape(shown_path(r.image))}, mean distance to its neighbours {r.distance:.3g}"><figcaption>{cap}</figcaption></figure>')
     return '<div class="gal">' + ''.join(figs) + '</div>'
 
 # %% ../../nbs/foundation/tool/explore.ipynb #d804bbe5
 def _metrics_html(ex: Exploration) -> str:
     "The metrics table; comparing, one table per network, side by side."
     fmt = lambda v: f"{v:.3f}"
-    if not ex.models: return ex.metrics.to_html(float_format=fmt)
+    if not ex.models: return ex.metrics.rename_axis(None).to_html(float_format=fmt)
     return '<div class="side">' + ''.join(f"<div><h3>{html.escape(t)}</h3>" + ex.metrics.loc[m['layers']].rename(
-        index=lambda l: l.removeprefix(t + '/')).to_html(float_format=fmt) + '</div>' for t, m in ex.models.items()) + '</div>'
+        index=lambda l: l.removeprefix(t + '/')).rename_axis(None).to_html(float_format=fmt) + '</div>' for t, m in ex.models.items()) + '</div>'
 
 def _cka_html(ex: Exploration) -> str:
     "The CKA matrix as a table shaded from white (0) to blue (1), or nothing when not comparing."
@@ -366,45 +504,136 @@ def _cka_html(ex: Exploration) -> str:
             f"columns: {html.escape(tb)}. 1: the same representation up to rotation and scale; near 0: no shared linear structure.</p>"
             f'<table class="cka"><tr><th>{html.escape(ta)} \\ {html.escape(tb)}</th>{head}</tr>{body}</table>')
 
+# %% ../../nbs/foundation/tool/explore.ipynb #3c614af1
+def _findings_html(ex: Exploration) -> str:
+    "The sentence on the best layer, the intervals per layer, what each metric means, the best layer's per-class probe scores."
+    f, e = ex.findings(), html.escape
+    if not f: return ('<p class="lead">No labels: the maps, the neighbours and the images farthest from their neighbours below; '
+                      'the label metrics need class folders.</p>')
+    t = f['table']
+    iv = pd.DataFrame({'kNN acc [95 % interval]': [f"{r['kNN acc']:.3f} [{r['kNN low']:.3f}, {r['kNN high']:.3f}]" for _, r in t.iterrows()],
+                       'linear probe [95 % interval]': [f"{r['probe acc']:.3f} [{r['probe low']:.3f}, {r['probe high']:.3f}]" for _, r in t.iterrows()],
+                       'images': t['n'].astype(int), 'probe images': t['probe n'].astype(int),
+                       'neighbours disagree': [f"{v:.1%}" for v in t['disagree']]}, index=list(t.index))
+    out = [f'<p class="lead">{e(f["sentence"])}</p>', '<h2>Accuracy with 95 % intervals (Wilson)</h2>', iv.to_html(),
+           '<h2>What the metrics mean</h2><ul class="guide">' + ''.join(f"<li><b>{e(n)}</b>: {e(s)}</li>" for n, s in metric_guide(ex)) + '</ul>']
+    if f['per_class'] is not None:
+        out += [f"<h2>Per class: the linear probe of {e(f['best'])}</h2><p>Precision: of the images the probe puts in a class, the share "
+                "that belong there; recall: of a class's images, the share the probe finds.</p>",
+                f['per_class'].to_html(float_format=lambda v: f"{v:.3f}", na_rep='')]
+    return '\n'.join(out)
+
+def _confused_html(ex: Exploration, top: int = 5, m: int = 3) -> str:
+    "The best layer's most confused class pairs, each with `m` example image pairs (one a nearest neighbour of the other)."
+    if not len(ex.confused): return ''
+    b = ex.findings()['best']
+    rows, idx = ex.confused[(ex.confused.layer == b) & (ex.confused.links > 0)].head(top), {c: i for i, c in enumerate(ex.classes)}
+    out = [f"<h2>Class pairs most confused by nearest neighbours ({html.escape(b)})</h2><p>Share: of all neighbour links from "
+           f"both classes, those between them. Each pair of images: one image and one of its nearest neighbours, of the "
+           f"other class. All layers' pairs: <code>confused.csv</code>.</p>",
+           rows[['a', 'b', 'links', 'share']].to_html(index=False, float_format=lambda v: f"{v:.3f}")]
+    for r in rows.itertuples():
+        pairs = confused_examples(ex.neighbours[b], ex.distances[b], ex.labels, idx[r.a], idx[r.b], m)
+        imgs = ''.join(f'<span class="pair"><img src="{png_uri(ex.thumbs[i])}" title="{html.escape(shown_path(ex.names[i]))}" alt="{html.escape(r.a)}">'
+                       f'<img src="{png_uri(ex.thumbs[j])}" title="{html.escape(shown_path(ex.names[j]))}" alt="{html.escape(r.b)}"></span>' for i, j in pairs)
+        out.append(f"<h3>{html.escape(r.a)} – {html.escape(r.b)}</h3><div>{imgs}</div>")
+    return '\n'.join(out)
+
+def _skipped_html(ex: Exploration) -> str:
+    "The skipped files, each path once (relative), with its reason."
+    if not len(ex.skipped): return '<p>none</p>'
+    line = lambda r: r.reason.replace(r.path, shown_path(r.path)) if r.path in r.reason else f"{shown_path(r.path)}: {r.reason}"
+    return '<ul class="skipped">' + ''.join(f"<li>{html.escape(line(r))}</li>" for r in ex.skipped.itertuples()) + '</ul>'
+
 # %% ../../nbs/foundation/tool/explore.ipynb #4f28fe48
-def _report(ex: Exploration, maps_name: str) -> str:
+def _report(ex: Exploration, maps_name: str, files: list[str] = ()) -> str:
     e = html.escape
     model = ' vs '.join(f"{t}: {m['model']} ({display_path(m['weights'])})" for t, m in ex.models.items()) or f"{ex.model} ({display_path(ex.weights)})"
-    meta = dict(images=ex.notes['images'], source=ex.source, model=model, layers=', '.join(ex.layers),
+    meta = dict(images=ex.notes['images'], source=shown_path(ex.source), model=model, layers=', '.join(ex.layers),
                 input=ex.notes['preprocessing'], features=f"average-pooled per layer; cache: {ex.notes['cache']}") | {
             k: ex.notes[k] for k in ('compare', 'map', 'neighbours', 'metrics', 'probe') if k in ex.notes}
-    parts = [f"<h1>featviz explore: {e(ex.name)}</h1>", '<dl>' + ''.join(f"<dt>{e(k)}</dt><dd>{e(str(v))}</dd>" for k, v in meta.items()) + '</dl>',
-             "<h2>Metrics per layer</h2>", _metrics_html(ex), _cka_html(ex),
-             f'<h2>Maps</h2><p><a href="{e(maps_name)}">Open the maps on their own page</a> (one button per layer; hover shows the image).</p>'
-             f'<iframe src="{e(maps_name)}" title="maps"></iframe>']
-    if len(ex.confused):
-        parts += ["<h2>Class pairs most confused by nearest neighbours</h2>",
-                  ex.confused[['layer', 'a', 'b', 'links', 'share']].to_html(index=False, float_format=lambda v: f"{v:.3f}")]
     what = 'share of the nearest neighbours with another label' if ex.labelled else 'mean distance to the nearest neighbours'
-    parts.append(f"<h2>Most isolated images</h2><p>Ranked by the {what}; caption: label → what the neighbours mostly are, score.</p>")
+    parts = [f"<h1>featviz explore: {e(ex.name)}</h1>", _findings_html(ex),
+             "<h2>Metrics per layer</h2>", _metrics_html(ex), _cka_html(ex),
+             f'<h2>Maps</h2><p><a href="{e(maps_name)}">Open the maps on their own page</a> (one button per layer, opening on the best; '
+             f'hover shows the image). The filter <i>neighbours disagree</i> marks the images whose nearest neighbours mostly carry '
+             f'another label.</p><iframe src="{e(maps_name)}" title="maps"></iframe>', _confused_html(ex),
+             f"<h2>Most isolated images</h2><p>Ranked by the {what}, ties by the mean distance to the neighbours (farther first); "
+             f"{'the few most isolated of every class are in, then the rest by rank; ' if ex.labelled else ''}caption: "
+             f"{'label → what the neighbours mostly are, ' if ex.labelled else ''}score. All of them: <code>isolated.csv</code>.</p>"]
     for l in ex.layers: parts += [f"<h3>{e(l)}</h3>", _gallery(ex, l)]
-    parts.append(f"<h2>Skipped files ({len(ex.skipped)})</h2>")
-    parts.append('<ul class="skipped">' + ''.join(f"<li>{e(r.path)}: {e(r.reason)}</li>" for r in ex.skipped.itertuples()) + '</ul>' if len(ex.skipped) else '<p>none</p>')
-    parts += ["<h2>Time per step</h2>", ex.timings.to_html(index=False, float_format=lambda v: f"{v:.2f}"),
-              "<p>Wrong labels, duplicates, leaks between splits and outliers of this set: <code>featviz audit</code> with the "
-              "same path and options, which reads these cached features (<code>featviz.tool.audit</code>).</p>"]
+    parts += [f"<h2>Skipped files ({len(ex.skipped)})</h2>", _skipped_html(ex),
+              "<h2>Time per step</h2>", ex.timings.to_html(index=False, float_format=lambda v: f"{v:.2f}"),
+              "<h2>Settings</h2><dl>" + ''.join(f"<dt>{e(k)}</dt><dd>{e(str(v))}</dd>" for k, v in meta.items()) + '</dl>']
+    if files: parts.append("<h2>Files for programs</h2><ul>" + ''.join(f'<li><a href="{e(f)}">{e(f)}</a></li>' for f in files) + '</ul>')
+    parts.append("<p>Wrong labels, duplicates, leaks between splits and outliers of this set: <code>featviz audit</code> with the "
+                 "same path and options, which reads these cached features (<code>featviz.tool.audit</code>).</p>")
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>featviz explore: {e(ex.name)}</title>'
             f'<style>{_REPORT_CSS}</style></head><body>' + '\n'.join(parts) + '</body></html>')
 
 @patch_to(Exploration)
 def to_html(self, path: str | Path, n_jobs: int | None = 1) -> Path:
-    "Write the report page `path` and its maps page `<stem>-maps.html` beside it; returns `path`."
+    "Write the report page `path`, its maps page `<stem>-maps.html` and the CSV files (`to_csv`) beside it; returns `path`."
     path = Path(path)
     if path.suffix.lower() not in ('.html', '.htm'): raise ExploreError(f"report path {path} must end in .html")
     path.parent.mkdir(parents=True, exist_ok=True)
     maps = path.with_name(path.stem + '-maps.html')
-    preds = None
-    if self.labelled: preds = {l: np.array([Counter(r).most_common(1)[0][0] for r in self.labels[nb]]) for l, nb in self.neighbours.items()}
+    preds = {l: neighbour_vote(self.labels, nb) for l, nb in self.neighbours.items()} if self.labelled else None
     build_explorer(maps, self.maps, self.thumbs, self.labels, self.classes, features=self.features, predictions=preds,
                    names=[Path(n).name for n in self.names], title=f"featviz explore: {self.name} ({' vs '.join(self.models) or self.model})",
-                   thumb_size=None, n_jobs=n_jobs)
-    with atomic_write(path, 'w') as f: f.write(_report(self, maps.name))
+                   thumb_size=None, n_jobs=n_jobs, wrong_label='neighbours disagree', start_layer=self.findings().get('best'))
+    csvs = self.to_csv(path.parent)
+    with atomic_write(path, 'w') as f: f.write(_report(self, maps.name, [c.name for c in csvs.values()]))
     return path
+
+# %% ../../nbs/foundation/tool/explore.ipynb #07d9e315
+def _rel(name: str) -> str: return os.path.relpath(name) if os.path.isabs(name) else name
+
+@patch_to(Exploration)
+def to_csv(self, folder: str | Path) -> dict[str, Path]:
+    "Write `metrics.csv` (with the intervals), `isolated.csv`, `confused.csv` and `coords.csv` into `folder`, image paths relative to the working directory."
+    folder, f = Path(folder), self.findings()
+    folder.mkdir(parents=True, exist_ok=True)
+    metrics = self.metrics.join(f['table'].drop(columns=['n']), how='left').assign(best=lambda d: d.index == f['best']) if f else self.metrics
+    coords = []
+    for l in self.layers:
+        nb = self.neighbours[l]
+        c = pd.DataFrame(dict(layer=l, index=self.index, image=[_rel(n) for n in self.names], x=self.maps[l][:, 0], y=self.maps[l][:, 1],
+                              distance=self.distances[l].mean(1)))
+        if self.labelled:
+            vote = neighbour_vote(self.labels, nb)
+            c = c.assign(label=np.asarray(self.classes)[self.labels], isolation=(self.labels[nb] != self.labels[:, None]).mean(1),
+                         neighbours_say=np.asarray(self.classes)[vote], neighbours_disagree=vote != self.labels)
+        coords.append(c)
+    tables = dict(metrics=metrics, isolated=self.isolated.assign(image=[_rel(n) for n in self.isolated.image]),
+                  confused=self.confused, coords=pd.concat(coords, ignore_index=True))
+    out = {}
+    for name, df in tables.items():
+        out[name] = folder/f"{name}.csv"
+        with atomic_write(out[name], 'w') as fh: df.to_csv(fh, index=name == 'metrics', float_format='%.6g')
+    return out
+
+@patch_to(Exploration)
+def save(self, folder: str | Path, n_jobs: int | None = 1) -> dict[str, Path]:
+    "Write the report (`report.html`), its maps page and the CSV files into `folder`; returns every path by name."
+    report = self.to_html(Path(folder)/'report.html', n_jobs=n_jobs)
+    return dict(report=report, maps=report.with_name('report-maps.html'), **{k: report.with_name(f"{k}.csv") for k in ('metrics', 'isolated', 'confused', 'coords')})
+
+def _num(v): return None if isinstance(v, float) and np.isnan(v) else round(float(v), 6) if isinstance(v, (float, np.floating)) else int(v) if isinstance(v, (np.integer,)) else v
+
+@patch_to(Exploration)
+def as_dict(self, files: dict | None = None) -> dict:
+    "The summary a program reads (`featviz explore --json`): images, model, metrics per layer with intervals, best layer and test, files."
+    f = self.findings()
+    metrics = self.metrics.join(f['table'].drop(columns=['n'])) if f else self.metrics
+    t = f.get('test')
+    return dict(name=self.name, source=shown_path(self.source), split=self.split, images=len(self), skipped=len(self.skipped),
+                model=self.model, weights=display_path(self.weights), size=self.size, layers=list(self.layers),
+                best_layer=f.get('best'), runner_up=f.get('runner_up'), finding=f.get('sentence'),
+                test=None if t is None else dict(test="McNemar exact", a=t.a, b=t.b, only_a_right=t.only_a, only_b_right=t.only_b,
+                                                 p=_num(t.p_value), winner=t.winner),
+                metrics={l: {c: _num(v) for c, v in r.items()} for l, r in metrics.iterrows()},
+                files={k: shown_path(Path(v).resolve()) for k, v in (files or {}).items()})
 
 # %% ../../nbs/foundation/tool/explore.ipynb #03aa4269
 def demo_folder(x: np.ndarray, # uint8 images `(n, h, w)` or `(n, h, w, 3)`
