@@ -64,7 +64,21 @@ def _code(nb: str) -> str:
 
 def test_chapters_print_the_home_pages_verdicts():
     "A chapter that states a verdict on a claim gets it from the same function the home page uses, not a rule of its own."
-    for nb, rule in (('04_activation_maps.ipynb', 'late_layers_blank'), ('06_cifar10.ipynb', 'scattering_degrades_on_cifar')):
+    for nb, rule in (('04_activation_maps.ipynb', 'late_layers_blank'), ('06_cifar10.ipynb', 'scattering_degrades_on_cifar'),
+                     ('09_audit.ipynb', 'isolated_are_mislabels')):
         code = _code(nb)
         assert f"{rule}(" in code and getattr(V, rule) in V.CLAIMS, f"{nb} must decide its claim with featviz.study.verdicts.{rule}"
         assert '**Confirmed**' not in code and "'confirmed' if" not in code, f"{nb} still words a verdict by a rule of its own"
+
+def test_isolated_points_are_judged_in_chapter_09_only():
+    "Issue 25 item 3: the isolated-points claim moved to chapter 09 (injected noise); chapter 03's rule is retired."
+    names = [f.__name__ for f in V.CLAIMS]
+    assert 'isolated_are_errors' not in names and not hasattr(V, 'isolated_are_errors'), "chapter 03's isolated-points rule must stay retired"
+    assert 'isolated_are_mislabels' in names and 'flips_above_base_rate' in V.RULE_HELPERS
+    assert 'flips_above_base_rate' in _calls(V.isolated_are_mislabels)
+    assert 'isolated_are_mislabels' not in _code('03_hooks_tsne.ipynb')
+
+def test_the_claims_are_counted():
+    "One row per claim of the old report plus the new finding: a claim added or dropped must change this number on purpose."
+    assert len(V.CLAIMS) == 11, [f.__name__ for f in V.CLAIMS]
+    assert [f.__name__ for f in V.CLAIMS][-1] == 'isolated_are_mislabels'      # chapter order: 09 last
