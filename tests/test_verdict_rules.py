@@ -82,3 +82,16 @@ def test_the_claims_are_counted():
     "One row per claim of the old report plus the new finding: a claim added or dropped must change this number on purpose."
     assert len(V.CLAIMS) == 11, [f.__name__ for f in V.CLAIMS]
     assert [f.__name__ for f in V.CLAIMS][-1] == 'isolated_are_mislabels'      # chapter order: 09 last
+
+def test_a_store_without_chapter_09_still_gives_its_verdicts(tmp_path):
+    "An older store (chapter 09 never ran there): the summaries load with None for 09, same_run ignores it, no 09 row, no 09 headline."
+    from featviz.core.store import ArtifactStore
+    from featviz.study.chapters import AuditSummary, BaselineSummary, SUMMARIES
+    store = ArtifactStore(tmp_path)
+    BaselineSummary('full', 60000, 10000, 0.6685, 0.8203, {'l1': 0.6724, 'l2': 0.8192}, 0.645, run_id='full-old').save(store)
+    s = V.load_summaries(store)
+    assert AuditSummary in SUMMARIES and s[AuditSummary] is None
+    vs, run = V.verdicts(s)
+    assert run == 'full-old' and [v.chapter for v in vs] == ['00']
+    AuditSummary('full', {}, 'p', [], {}, 1.0, run_id='full-new').save(store)       # a 09 from another run is a mix, refused in full mode
+    with pytest.raises(Exception, match='different runs'): V.verdicts(V.load_summaries(store))
