@@ -61,7 +61,7 @@ def audit_steps(feats: dict, y: np.ndarray, seed: int = 0) -> dict:
     step('near: search', lambda: near_duplicates(Xn, out['near: calibration'][best]['calibrate']['threshold'], k=5, seed=seed))
     Xo = feats[list(feats)[-1]]                    # the audit takes the label issues' layer; the widest here (same cost class)
     step('outliers', lambda: outlier_scores(Xo - Xo.mean(0), k=10, seed=seed))
-    Xw = feats[list(feats)[-1]]                    # one of the seven out-of-fold probes label_audit fits (3 layers x 2 draws + the labels)
+    Xw = feats[list(feats)[-1]]                    # one of the five out-of-fold probes label_audit fits (3 layers, the report draw, the labels)
     step('label issues: one probe', lambda: oof_probabilities(Xw, y, 5, seed, pca=128))
     step('label issues', lambda: label_audit(feats, y, 0.1, 5, 10, seed=seed))      # last: by far the longest
     return t
