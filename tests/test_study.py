@@ -18,6 +18,7 @@ def example(hint):
     if hint is str: return 'quick'
     if hint is bool: return True
     if hint is typing.Any: return 1.0
+    if hint is dict: return {'a': 1.0}                     # a bare dict field (e.g. AuditSummary.duplicates' values)
     if isinstance(hint, type) and issubclass(hint, Record): return example_record(hint)
     if origin is list: return [example(args[0])]
     if origin is dict: return {'a': example(args[1])}

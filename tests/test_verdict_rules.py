@@ -64,7 +64,34 @@ def _code(nb: str) -> str:
 
 def test_chapters_print_the_home_pages_verdicts():
     "A chapter that states a verdict on a claim gets it from the same function the home page uses, not a rule of its own."
-    for nb, rule in (('04_activation_maps.ipynb', 'late_layers_blank'), ('06_cifar10.ipynb', 'scattering_degrades_on_cifar')):
+    for nb, rule in (('04_activation_maps.ipynb', 'late_layers_blank'), ('06_cifar10.ipynb', 'scattering_degrades_on_cifar'),
+                     ('09_audit.ipynb', 'isolated_are_mislabels')):
         code = _code(nb)
         assert f"{rule}(" in code and getattr(V, rule) in V.CLAIMS, f"{nb} must decide its claim with featviz.study.verdicts.{rule}"
         assert '**Confirmed**' not in code and "'confirmed' if" not in code, f"{nb} still words a verdict by a rule of its own"
+
+def test_isolated_points_are_judged_in_chapter_09_only():
+    "Issue 25 item 3: the isolated-points claim moved to chapter 09 (injected noise); chapter 03's rule is retired."
+    names = [f.__name__ for f in V.CLAIMS]
+    assert 'isolated_are_errors' not in names and not hasattr(V, 'isolated_are_errors'), "chapter 03's isolated-points rule must stay retired"
+    assert 'isolated_are_mislabels' in names and 'flips_above_base_rate' in V.RULE_HELPERS
+    assert 'flips_above_base_rate' in _calls(V.isolated_are_mislabels)
+    assert 'isolated_are_mislabels' not in _code('03_hooks_tsne.ipynb')
+
+def test_the_claims_are_counted():
+    "One row per claim of the old report plus the new finding: a claim added or dropped must change this number on purpose."
+    assert len(V.CLAIMS) == 11, [f.__name__ for f in V.CLAIMS]
+    assert [f.__name__ for f in V.CLAIMS][-1] == 'isolated_are_mislabels'      # chapter order: 09 last
+
+def test_a_store_without_chapter_09_still_gives_its_verdicts(tmp_path):
+    "An older store (chapter 09 never ran there): the summaries load with None for 09, same_run ignores it, no 09 row, no 09 headline."
+    from featviz.core.store import ArtifactStore
+    from featviz.study.chapters import AuditSummary, BaselineSummary, SUMMARIES
+    store = ArtifactStore(tmp_path)
+    BaselineSummary('full', 60000, 10000, 0.6685, 0.8203, {'l1': 0.6724, 'l2': 0.8192}, 0.645, run_id='full-old').save(store)
+    s = V.load_summaries(store)
+    assert AuditSummary in SUMMARIES and s[AuditSummary] is None
+    vs, run = V.verdicts(s)
+    assert run == 'full-old' and [v.chapter for v in vs] == ['00']
+    AuditSummary('full', {}, 'p', [], {}, 1.0, run_id='full-new').save(store)       # a 09 from another run is a mix, refused in full mode
+    with pytest.raises(Exception, match='different runs'): V.verdicts(V.load_summaries(store))

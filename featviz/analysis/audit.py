@@ -26,8 +26,8 @@ from sklearn.preprocessing import StandardScaler
 from .metrics import proportion_interval
 
 # %% auto #0
-__all__ = ['QUALITY_SCORES', 'METRICS', 'BACKENDS', 'problem_order', 'detection_quality', 'inject_label_noise', 'OOF',
-           'oof_probabilities', 'label_issues', 'nearest_neighbors', 'knn_disagreement', 'exact_duplicates',
+__all__ = ['QUALITY_SCORES', 'METRICS', 'BACKENDS', 'problem_order', 'detection_quality', 'f1_interval', 'inject_label_noise',
+           'OOF', 'oof_probabilities', 'label_issues', 'nearest_neighbors', 'knn_disagreement', 'exact_duplicates',
            'pair_similarity', 'calibrate_threshold', 'near_duplicates', 'leaks', 'outlier_scores']
 
 # %% ../../nbs/foundation/analysis/audit.ipynb #356966a8
@@ -94,6 +94,24 @@ def detection_quality(flags,                 # the detector's decision per image
         auroc = float(roc_auc_score(t, 1 - _rows(scores, 'scores', len(t)).astype(float)))
     return dict(tp=tp, fp=fp, fn=fn, tn=len(t) - tp - fp - fn, precision=p, precision_low=p_lo, precision_high=p_hi,
                 recall=r, recall_low=r_lo, recall_high=r_hi, f1=f1, auroc=auroc)
+
+# %% ../../nbs/foundation/analysis/audit.ipynb #f1c0b7a3
+def f1_interval(tp: int, fp: int, fn: int, tn: int, # the four counts of `detection_quality`
+                level: float = 0.95,                 # confidence level
+                n_boot: int = 4000,                  # bootstrap draws
+                seed: int = 0                        # the draws' seed
+               ) -> tuple[float, float]:
+    "Percentile bootstrap interval of F1 = 2tp / (2tp + fp + fn) over the images (a multinomial draw of the four counts); NaN without any positive."
+    counts = np.array([tp, fp, fn, tn], dtype=float)
+    n = int(counts.sum())
+    if (counts < 0).any(): raise ValueError(f"counts must be >= 0, got tp={tp}, fp={fp}, fn={fn}, tn={tn}")
+    if n == 0 or tp + fp + fn == 0: return (np.nan, np.nan)
+    c = np.random.default_rng(seed).multinomial(n, counts / n, size=n_boot)
+    den = 2 * c[:, 0] + c[:, 1] + c[:, 2]
+    f1 = np.where(den > 0, 2 * c[:, 0] / np.maximum(den, 1), np.nan)
+    a = (1 - level) / 2
+    lo, hi = np.nanquantile(f1, [a, 1 - a])
+    return float(lo), float(hi)
 
 # %% ../../nbs/foundation/analysis/audit.ipynb #53498208
 def _round_half_up(x: float) -> int: return int(np.floor(x + 0.5))

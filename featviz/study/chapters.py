@@ -25,7 +25,7 @@ __all__ = ['PIXELS', 'SCATTERING', 'LOGISTIC_REGRESSION', 'RANDOM_FOREST', 'RUN_
            'result_key', 'current_run_id', 'new_run_id', 'Summary', 'BaselineSummary', 'knn_key', 'paired_records',
            'ScatteringSummary', 'FinetuneSummary', 'CkaScore', 'HooksSummary', 'ActivationSummary', 'cnn_model',
            'pair_key', 'EvaluationSummary', 'probe_key', 'ProbeAccuracy', 'PairedComparison', 'Cifar10Summary',
-           'AllDigitsSummary', 'AuditSummary', 'same_run']
+           'AllDigitsSummary', 'IsolationEvidence', 'AuditSummary', 'same_run']
 
 # %% ../../nbs/foundation/study/chapters.ipynb #1f70caea
 @dataclass
@@ -478,9 +478,6 @@ class Cifar10Summary(Summary, chapter='06_cifar10'):
             if k in self.paired: return self.paired[k]
         raise KeyError(f"Cifar10Summary has no paired test of {a!r} and {b!r}; it has {list(self.paired)}")
 
-# %% ../../nbs/foundation/study/chapters.ipynb #17f2a0be
-SUMMARIES = (BaselineSummary, ScatteringSummary, FinetuneSummary, HooksSummary, ActivationSummary, EvaluationSummary, Cifar10Summary)   # every chapter summary, in chapter order
-
 # %% ../../nbs/foundation/study/chapters.ipynb #b8d1a2e1
 @dataclass
 class AllDigitsSummary(Summary, chapter='08_all_digits'):
@@ -503,6 +500,21 @@ class AllDigitsSummary(Summary, chapter='08_all_digits'):
 
 # %% ../../nbs/foundation/study/chapters.ipynb #a7d1c3e3
 @dataclass
+class IsolationEvidence(Record):
+    "Chapter 09: how many of the most isolated images carry a deliberately flipped label (the evidence of 'isolated points are noise or mislabels')."
+    dataset: str            # the images, e.g. 'MNIST' (training images, the chapter's grid)
+    representation: str     # where isolation is measured, independent of every detector it is compared with (e.g. 'raw pixels')
+    noise: str              # the injected noise, e.g. '10 % symmetric'
+    n: int                  # images ranked by isolation
+    flipped: int            # of them with a flipped label: the base rate is flipped / n
+    top: int                # the most isolated images looked at
+    hits: int               # flipped labels among those `top`
+    k: int                  # neighbours the isolation is measured over (share of them with another label)
+    ties: int               # images whose isolation equals the cut-off's (the `top`-th image's), ordered among themselves by distance
+    ties_inside: int        # of those tied images, how many fall inside the `top`
+    auroc: float            # AUROC of the whole order (isolation, ties broken by distance) against the flips
+
+@dataclass
 class AuditSummary(Summary, chapter='09_audit'):
     "Chapter 09: how well the audit's detectors find injected label noise and near duplicates on the pretrained network's features."
     n_train: dict[str, int]                    # per dataset: training images the noise grid ran on
@@ -510,7 +522,19 @@ class AuditSummary(Summary, chapter='09_audit'):
     label_quality: list[dict]                  # one row per dataset, noise kind, rate and detector: precision, recall, F1, AUROC, intervals
     duplicates: dict[str, dict]                # per dataset: the threshold's calibration and the injected copies' recall and precision
     seconds: float                             # the chapter's wall time
+    isolation: IsolationEvidence | None = None         # the isolated-points evidence; None in summaries from before it was stored apart
+    test_in_train: dict[str, dict[str, Any]] = field(default_factory=dict)   # per CIFAR-10 input size: test images with an exact / near copy in train
+    HEADLINE: ClassVar[tuple] = ('confident learning', 'symmetric', 0.2)    # detector, noise and rate of the home page's rows
 
+    def headline(self) -> list[dict]:
+        "The `label_quality` rows the home page shows: confident learning at 20 % symmetric noise, one per dataset (with F1's interval where stored)."
+        det, noise, rate = self.HEADLINE
+        return [r for r in self.label_quality if r.get('detector') == det and r.get('noise') == noise and r.get('rate') == rate]
+
+
+# %% ../../nbs/foundation/study/chapters.ipynb #c5a0e1b9
+SUMMARIES = (BaselineSummary, ScatteringSummary, FinetuneSummary, HooksSummary, ActivationSummary, EvaluationSummary, Cifar10Summary,
+             AuditSummary)   # the chapter summaries the home page and the verdicts read, in chapter order
 
 # %% ../../nbs/foundation/study/chapters.ipynb #44a05b07
 def same_run(summaries, strict: bool = True) -> str:

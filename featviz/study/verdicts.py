@@ -24,10 +24,11 @@ __all__ = ['CONFIRMED', 'REFUTED', 'INCONCLUSIVE', 'REPRODUCED', 'EXCEEDED', 'NO
            'REPORT_SPLIT_TEST', 'REACHES_RULE', 'CKA_EARLY', 'CKA_LATE', 'OWN', 'RULE_HELPERS', 'README_START',
            'README_END', 'Verdict', 'pct', 'with_interval', 'against_threshold', 'reaches', 'interval_order',
            'paired_order', 'paired_evidence', 'claim', 'baseline_l1', 'scattering_clusters', 'finetune_accuracy',
-           'finetuned_clusters', 'logits_project_poorly', 'isolated_are_errors', 'late_layers_move_more',
-           'late_layers_blank', 'blank_on_digits', 'cnn_best_independent', 'cnn_best_own_features', 'drop_difference',
-           'degrades_more', 'scattering_degrades_on_cifar', 'load_summaries', 'verdicts', 'verdict_table', 'conclusion',
-           'at_a_glance', 'logic_text', 'rules_hash', 'results_markdown', 'replace_readme_results']
+           'finetuned_clusters', 'logits_project_poorly', 'late_layers_move_more', 'late_layers_blank',
+           'blank_on_digits', 'cnn_best_independent', 'cnn_best_own_features', 'drop_difference', 'degrades_more',
+           'scattering_degrades_on_cifar', 'flips_above_base_rate', 'isolated_are_mislabels', 'load_summaries',
+           'verdicts', 'verdict_table', 'conclusion', 'at_a_glance', 'logic_text', 'rules_hash', 'results_markdown',
+           'replace_readme_results']
 
 # %% ../../nbs/foundation/study/verdicts.ipynb #4bf70c13
 CONFIRMED, REFUTED, INCONCLUSIVE = 'confirmed', 'refuted', 'inconclusive'
@@ -114,7 +115,7 @@ def claim(f: Callable) -> Callable:
 
 # %% ../../nbs/foundation/study/verdicts.ipynb #0d47d8c3
 from .chapters import (BaselineSummary, ScatteringSummary, FinetuneSummary, HooksSummary, ActivationSummary,
-                           EvaluationSummary, Cifar10Summary)
+                           EvaluationSummary, Cifar10Summary, AuditSummary)
 
 REPORT_SPLIT_TEST = 10_000      # the old report's validation images: MNIST train[50k:], as in its mnist.pkl.gz
 REACHES_RULE = "reproduced if {x} lies in the 95 % interval; exceeded / not reached if the interval lies wholly above / below it"
@@ -202,16 +203,6 @@ def logits_project_poorly(s: dict) -> Verdict | None:
                    f"(2-D 10-NN accuracy {pct(log.knn_2d, 1)} vs {pct(hid.knn_2d, 1)}{f', paired {_p_is(t.p_holm)}' if t else ''}; "
                    f"trustworthiness {log.trustworthiness:.3f} vs {hid.trustworthiness:.3f}).")
 
-@claim
-def isolated_are_errors(s: dict) -> Verdict | None:
-    "03: 'the outliers in the margins are out-of-distribution images or mislabels'."
-    if not (h := s.get(HooksSummary)) or not (f := s.get(FinetuneSummary)): return None
-    n, share, base = h.n_isolated, h.isolated_misclassified_share, 1 - f.test_accuracy
-    v = against_threshold(share, n, base, 'above')
-    return Verdict('03', "Isolated points of the maps are noise or mislabels", f"share of the {n} most isolated test images (hidden layer) that the network misclassifies",
-                   f"well above the network's overall error rate ({pct(base)})", with_interval(share, n, 0), 'Wilson 95 % interval', v,
-                   f"Of the {n} most isolated test images, {pct(share, 0)} are misclassified by the network, against {pct(base)} of all test images: "
-                   + ("the map's outliers are where the hard or mislabelled images are." if v == CONFIRMED else "not clearly more than elsewhere."))
 
 # %% ../../nbs/foundation/study/verdicts.ipynb #34feb1eb
 CKA_EARLY, CKA_LATE = 'body.layer1', 'body.layer4'      # the stages the new finding compares (`featviz.study.chapters.CKA_LAYERS`)
@@ -338,6 +329,36 @@ def scattering_degrades_on_cifar(s: dict) -> Verdict | None:
                    + ("scattering degrades more at every resolution." if v == CONFIRMED else "the body degrades at least as much at every resolution." if v == REFUTED
                       else "whether scattering degrades more depends on the body's input resolution." if len(set(per.values())) > 1 else "the drops do not differ clearly."))
 
+# %% ../../nbs/foundation/study/verdicts.ipynb #a9e0c902
+def flips_above_base_rate(hits: int, # flipped labels among the `top` most isolated images
+                          top: int,  # the most isolated images looked at
+                          base: float, # the share of flipped labels among all images ranked
+                         ) -> str:
+    "09's rule: the Wilson interval of hits / top wholly above `base` confirms, wholly below refutes, anything else is inconclusive."
+    lo, hi = proportion_interval(hits, top)
+    return CONFIRMED if lo > base else REFUTED if hi < base else INCONCLUSIVE
+
+@claim
+def isolated_are_mislabels(s: dict) -> Verdict | None:
+    "09 (moved from 03): 'the outliers in the margins are out-of-distribution images or mislabels', where the mislabels are known."
+    if not (a := s.get(AuditSummary)) or (e := a.isolation) is None: return None    # 09 has not run, or a summary from before the evidence
+    base, share = e.flipped / e.n, e.hits / e.top
+    lo, hi = proportion_interval(e.hits, e.top)
+    v = flips_above_base_rate(e.hits, e.top, base)
+    return Verdict('09', "Isolated points of the maps are noise or mislabels",
+                   f"share of flipped labels among the {e.top:,} most isolated of {e.n:,} {e.dataset} training images with {e.noise} label noise "
+                   f"injected; isolation in {e.representation} ({e.k} nearest neighbours with another label, ties broken by distance)",
+                   "the share's 95 % Wilson interval wholly above the base rate of flipped labels confirms; wholly below refutes; else inconclusive",
+                   f"{pct(share, 1)} [{100 * lo:.1f}, {100 * hi:.1f}], n = {e.top:,}; base rate {pct(base, 1)}",
+                   f"Wilson 95 % interval; {e.ties:,} images tied at the cut-off's isolation ({e.ties_inside:,} of them inside, ordered by distance); "
+                   f"AUROC of the isolation order {e.auroc:.3f}", v,
+                   f"Of the {e.top:,} most isolated {e.dataset} images ({e.representation}), {pct(share, 0)} carry a deliberately flipped label "
+                   f"against {pct(base, 0)} of all: "
+                   + {CONFIRMED: "isolated points are where the wrong labels are, beyond the uncertainty"
+                                 + (", and they are mostly wrong labels." if lo > 0.5 else ", though not mostly wrong labels (the interval reaches one half or below)."),
+                      REFUTED: "isolated points carry fewer wrong labels than the rest.",
+                      INCONCLUSIVE: "isolation does not tell the wrong labels from the others beyond the uncertainty."}[v])
+
 # %% ../../nbs/foundation/study/verdicts.ipynb #fc5bafc5
 def load_summaries(store: ArtifactStore) -> dict:
     "Every chapter's summary in `store` (checked against its schema), `None` where the chapter has not run."
@@ -369,7 +390,7 @@ def at_a_glance(vs: list[Verdict]) -> str:
             f"*inconclusive* a comparison or an effect.")
 
 # %% ../../nbs/foundation/study/verdicts.ipynb #b6e58b5b
-RULE_HELPERS = ('reaches', 'against_threshold', 'interval_order', 'paired_order', 'blank_on_digits', 'drop_difference', 'degrades_more')   # the rules the claims decide by
+RULE_HELPERS = ('reaches', 'against_threshold', 'interval_order', 'paired_order', 'blank_on_digits', 'drop_difference', 'degrades_more', 'flips_above_base_rate')   # the rules the claims decide by
 
 def _logic(f: Callable) -> str: return logic_text(inspect.getsource(f))
 
