@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+REMOVED = '(removed)'
 BEFORE = json.loads((ROOT/'tests'/'fixtures'/'public_names_0.0.1.json').read_text())   # `__all__` of each module of 0.0.1
 
 def moves() -> dict[str, tuple[str, dict[str, str]]]:
@@ -14,6 +15,11 @@ def moves() -> dict[str, tuple[str, dict[str, str]]]:
     out = {}
     for old, new, extra in re.findall(r'^\| `([\w.]+)` \| `([\w.]+)`(?: \((.*)\))? \|$', table, re.MULTILINE):
         elsewhere = {}
+        if (extra or '').startswith('removed:'):      # replaced names: `old`, now `new` ...; they must be gone
+            for part in extra.removeprefix('removed:').split(';'):
+                old_name, _, _ = part.partition(', now')
+                for n in re.findall(r'`(\w+)`', old_name): elsewhere[n] = REMOVED
+            extra = ''
         for group in filter(None, (extra or '').split(';')):
             names, _, mod = group.rpartition(':')
             for n in re.findall(r'`(\w+)`', names): elsewhere[n] = mod.strip().strip('`')
@@ -28,6 +34,9 @@ def test_public_names_importable_where_the_readme_says(old):
     new, elsewhere = moves()[old]
     missing = []
     for name in BEFORE[old]:
+        if elsewhere.get(name) == REMOVED:
+            assert not hasattr(importlib.import_module(new), name), f"{name} is listed as removed but still in {new}"
+            continue
         mod = importlib.import_module(elsewhere.get(name, new))
         if not hasattr(mod, name): missing.append(f"{name} (looked in {elsewhere.get(name, new)})")
     assert missing == [], f"public names of {old} not found where README.md's table says: {missing}"
