@@ -456,6 +456,15 @@ EXIT_CODES = """exit status:
 _WHERE = (" Without --nbs: in a clone of the project, its nbs/; outside one, the study folder the working directory is "
           "in, else ./featviz-study/ (made from the notebooks installed with featviz).")
 
+# %% ../nbs/foundation/cli.ipynb #428f2310
+def _image_set_args(e: argparse.ArgumentParser) -> None:
+    "The arguments `explore` and `audit` share: the image set and the network."
+    e.add_argument('path', metavar='PATH', help="a folder: PATH/<class>/* or PATH/{train,valid}/<class>/* (labelled), "
+                                                "a flat folder of images (unlabelled), or a folder of IDX files")
+    e.add_argument('--model', default='resnet50', metavar='NAME|CHECKPOINT',
+                   help="a torchvision or timm model name, or a checkpoint file (default: resnet50; FEATVIZ_WEIGHTS is "
+                        "used for it when set)")
+
 # %% ../nbs/foundation/cli.ipynb #3204bb26
 _EXPLORE_EXAMPLES = """examples:
   featviz explore ~/pets                               ResNet-50, its own 224 px preprocessing
@@ -482,11 +491,7 @@ def _add_explore(sub) -> None:
                                    "silhouette, trustworthiness, a linear probe, the most isolated images and the most "
                                    "confused class pairs, in one offline report. Unreadable files are skipped and listed.",
                        epilog=_EXPLORE_EXAMPLES)
-    e.add_argument('path', metavar='PATH', help="a folder: PATH/<class>/* or PATH/{train,valid}/<class>/* (labelled), "
-                                                "a flat folder of images (unlabelled), or a folder of IDX files")
-    e.add_argument('--model', default='resnet50', metavar='NAME|CHECKPOINT',
-                   help="a torchvision or timm model name, or a checkpoint file (default: resnet50; FEATVIZ_WEIGHTS is "
-                        "used for it when set)")
+    _image_set_args(e)
     e.add_argument('--layers', nargs='+', metavar='LAYER', help="layer names (default: the last three stages of the body)")
     e.add_argument('--compare', metavar='NAME|CHECKPOINT',
                    help="a second network, given as --model: the same measurements for its layers, side by side, and "
@@ -526,11 +531,7 @@ def _add_audit(sub) -> None:
                                    "images); leaks (duplicates in two splits). Writes audit.csv, audit.json and report.html; "
                                    "results on stdout, progress on stderr. Unreadable files are skipped and listed.",
                        epilog=_AUDIT_EXAMPLES)
-    e.add_argument('path', metavar='PATH', help="a folder: PATH/<class>/* or PATH/{train,valid}/<class>/* (labelled), "
-                                                "a flat folder of images (unlabelled), or a folder of IDX files")
-    e.add_argument('--model', default='resnet50', metavar='NAME|CHECKPOINT',
-                   help="a torchvision or timm model name, or a checkpoint file (default: resnet50; FEATVIZ_WEIGHTS is "
-                        "used for it when set)")
+    _image_set_args(e)
     e.add_argument('--layers', nargs='+', metavar='LAYER', help="layer names to choose from (default: the last three stages)")
     e.add_argument('--size', type=int, metavar='N', help="input side in pixels (default: the weights' own preprocessing)")
     e.add_argument('--max-images', type=int, metavar='N', help="at most N images per split, class-stratified")
