@@ -20,6 +20,7 @@ Modules:
 - `featviz.report.explorer`: An offline page for looking at a whole dataset's 2-D maps, layer by layer: tens of thousands of points, the image on hover, the nearest neighbours in feature space with their images on click, filters, and thumbnails on the map.
 - `featviz.report.plots`: Label-coloured scatter plots, thumbnail maps that stay readable at 10,000 points, and a self-contained interactive HTML map that shows each image on hover.
 - `featviz.report.site`: The executed notebooks as a static HTML site that works offline: nbdev's directives honoured, the chapter navigation of `sidebar.yml` on every page, figures and interactive outputs embedded. Built with nbconvert, no Quarto needed.
+- `featviz.report.tables`: One formatter for every table the study shows: integers as integers, floats to a stated precision, p-values through `format_p`, seconds and percentages as such, the index's name in the header row.
 - `featviz.study.activation_maps`: What each stage of the ResNet body does with one digit, before and after fine-tuning, and how much of it goes blank.
 - `featviz.study.chapters`: What every chapter starts from (settings, seed, artifact store, data, the networks) in one call, and the typed summaries that chapters write and the home page and later chapters read.
 - `featviz.study.models`: An ImageNet ResNet body with the old report's head, named so its layers can be hooked; a fastai `Learner` with discriminative learning rates and the fastest precision the device offers; fine-tuning, saving and loading.

@@ -659,7 +659,7 @@ def _cmd_audit(a) -> int:
     with warnings.catch_warnings(), ToStderr():                                  # progress bars: stderr
         warnings.filterwarnings('ignore', message=r'featviz: \d+ file\(s\)')     # listed below, all of them
         au = audit(path, a.model, a.layers, size=a.size, max_images=a.max_images, split=a.split, cache=not a.no_cache,
-                   bs=a.bs, n_copies=a.copies, log=say)
+                   bs=a.bs, n_copies=a.copies, log=say, progress=True)
     out = Path(a.out) if a.out else Path(f"featviz-audit-{path.resolve().name}")
     paths = au.save(out)
     c = au.summary()['counts']

@@ -64,6 +64,7 @@ def test_cli_explore_folder(tmp_path, ckpt, capsys, monkeypatch):
     assert list(data['layers']) == ['layer3', 'layer4']
     assert len(data['labels']) == 30                             # 3 classes × 10 readable images
     assert data['layers']['layer4']['xy'].shape == (30, 2)
+    assert data['meta']['predicted'] == '10 neighbours vote'       # the tooltip names the vote, not a prediction
 
 
 def test_cli_checkpoint_path_and_cache(tmp_path, ckpt, capsys):
@@ -261,6 +262,9 @@ def test_redirected_output_holds_only_the_results(tmp_path, ckpt):
         out, err = (tmp_path/'out.txt').read_text(), (tmp_path/'err.txt').read_text()
         assert rc == 0, err[-3000:]
         assert '\r' not in out and 'skipped 3 file(s)' in err and 'time: ' in err
+        bars = err.replace('\r', '\n')                             # each redraw of a progress bar: step, counts, rate
+        assert re.search(r'\[2/2 [^\]]*maps, [\d.]+ (s each|layers/s)\]', bars), bars[-2000:]
+        if not extra: assert re.search(r'features: 30 of 30 images, [\d,.]+ images/s\]', bars), bars[-2000:]   # the first run extracts; the second reads the cache
         for name in bad: assert name in err and name not in out
         if not extra:
             lines = out.splitlines()

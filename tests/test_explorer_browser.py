@@ -188,6 +188,33 @@ def test_hover_shows_the_image(page, browser):
     assert not tip.is_displayed()
     assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
 
+@pytest.mark.parametrize('said', [None, '10 neighbours vote'])
+def test_hover_names_the_prediction_for_what_it_is(said, browser, tmp_path):
+    "A flagged image's tooltip gives the other class as 'predicted' (a classifier's) or as `explore` says it: the neighbours' vote."
+    _need_browser()
+    rng = np.random.default_rng(1)
+    n = 400
+    labels = rng.integers(0, 4, n)
+    preds = np.where(rng.random(n) < 0.2, (labels + 1) % 4, labels)
+    path = build_explorer(tmp_path/'p.html', {'map': rng.normal(size=(n, 2))}, rng.integers(0, 256, (n, 8, 8), dtype=np.uint8),
+                          labels, ['ant', 'bee', 'cat', 'dog'], predictions=preds, isolated=None,
+                          **({} if said is None else dict(predicted_label=said)))
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a): pass
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0), partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        page = dict(path=path, url=f'http://127.0.0.1:{httpd.server_address[1]}/p.html', data=read_explorer(path))
+        assert _open(browser, page) == []
+        i, x, y = browser.execute_script(LONE_JS, np.flatnonzero(preds == labels).tolist())     # a lone flagged image
+        _move(browser, x, y)
+        assert browser.execute_script('return window.featvizExplorer.hovered') == i
+        tip = browser.find_element('id', 'fv-tip').text
+        other = ['ant', 'bee', 'cat', 'dog'][preds[i]]
+        assert f"{said or 'predicted'} {other}" in tip, tip
+        if said: assert 'predicted' not in tip, tip
+    finally: httpd.shutdown(); httpd.server_close()
+
 def _neighbour_list(browser):
     return [int(li.get_attribute('data-index')) for li in browser.find_elements('css selector', '#fv-neighbours li')]
 

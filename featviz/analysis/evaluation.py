@@ -17,7 +17,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from fastprogress.fastprogress import progress_bar
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
@@ -26,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..core.config import labelled_progress
 from ..data.datasets import valid_indices
 from ..engine.features import FeatureSet
 from .metrics import accuracy_interval, scores
@@ -125,7 +125,7 @@ def linear_probes(train: Mapping[str, np.ndarray], y_train, test: Mapping[str, n
     missing = [k for k in train if k not in test]
     if missing: raise KeyError(f"no test features for {missing}; test has {list(test)}")
     rows = {}
-    for name in progress_bar(list(train), display=progress):
+    for name in labelled_progress(list(train), 'logistic regression per feature set', 'feature sets', display=progress):
         rows[name] = evaluate(logistic_regression(seed, **kwargs), train[name], y_train, test[name], y_test,
                               model='linear probe', features=name)
     table = results_table(rows.values()).droplevel('model')
@@ -217,7 +217,7 @@ def sgd_probe(X_train, y_train, X_test, y_test, *,
     probe = LinearProbe(Xte.shape[1], len(classes), shape).to(dev)
     ytr = torch.as_tensor(yi, dtype=torch.long)
     history, t0 = [], time.perf_counter()
-    for epoch in (progress_bar(range(epochs)) if progress else range(epochs)):
+    for epoch in labelled_progress(range(epochs), f'{model} on {name}', 'epochs', display=progress):
         if epoch == 0 or lrs[epoch] != lrs[epoch - 1]:     # kymatio starts a new optimizer (momentum reset) at each step
             opt = torch.optim.SGD(probe.parameters(), lr=lrs[epoch], momentum=momentum, weight_decay=weight_decay)
         probe.train(); total, te = 0., time.perf_counter()

@@ -7,7 +7,7 @@ Docs: https://featviz.github.io/featviz/foundation/core/config.html.md"""
 
 # %% ../../nbs/foundation/core/config.ipynb #79292f49
 from __future__ import annotations
-import os, re, tempfile, dataclasses
+import os, re, tempfile, time, dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import torch
 
 # %% auto #0
 __all__ = ['MODES', 'DEVICES', 'ENV_VARS', 'SettingsError', 'default_cache_dir', 'Settings', 'get_settings', 'resolve_device',
-           'seed_everything', 'subset_sizes', 'display_path']
+           'seed_everything', 'subset_sizes', 'display_path', 'rate_text', 'labelled_progress']
 
 # %% ../../nbs/foundation/core/config.ipynb #616e2885
 MODES = ('quick', 'full')
@@ -141,3 +141,34 @@ def display_path(path, # a path, or a text holding paths
     for form in sorted(roots, key=len, reverse=True):
         text = re.sub(re.escape(form) + r'(?![\w.-])', lambda m, n=roots[form]: n, text)
     return text
+
+# %% ../../nbs/foundation/core/config.ipynb #50137e98
+def rate_text(done: float, # units finished
+              seconds: float, # the time they took
+              unit: str = 'items', # what a unit is
+             ) -> str:
+    "The rate as a reader reads it: '1,234 images/s', '2.5 images/s', or '31.7 s each' below one per second; '' before the first."
+    if done <= 0 or seconds <= 0: return ''
+    r = done / seconds
+    return f"{r:,.0f} {unit}/s" if r >= 10 else f"{r:.1f} {unit}/s" if r >= 1 else f"{seconds / done:.1f} s each"
+
+# %% ../../nbs/foundation/core/config.ipynb #a2437352
+def labelled_progress(items, # a sequence to iterate over; its length is the bar's total
+             label: str, # the step's name: 'features', 'maps'
+             unit: str = 'items', # what an item is, or what `sizes` count ('images')
+             sizes=None, # units per item (the images of each batch) when an item stands for several
+             display: bool = True, # False: iterate without a bar
+            ):
+    "Iterate `items` under a fastprogress bar whose comment names the step, the units done and the rate."
+    if not display: yield from items; return
+    from fastprogress.fastprogress import progress_bar   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
+    items = list(items)
+    sizes = None if sizes is None else list(sizes)
+    total = sum(sizes) if sizes is not None else len(items)
+    pb, done, t0 = progress_bar(items, leave=False), 0, time.perf_counter()
+    pb.comment = label
+    for i, x in enumerate(pb):
+        yield x
+        done += sizes[i] if sizes is not None else 1
+        rate = rate_text(done, time.perf_counter() - t0, unit)
+        pb.comment = f"{label}: {done:,} of {total:,} {unit}, {rate}" if sizes is not None else f"{label}, {rate}"

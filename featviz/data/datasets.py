@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core.config import Settings, display_path, get_settings
+from ..core.config import Settings, display_path, get_settings, labelled_progress
 from ..core.store import atomic_write, file_sha256
 
 # %% auto #0
@@ -188,7 +188,6 @@ def load_image_folders(root: str | Path, name: str, train: str, test: str, class
                        counts: dict | None = None) -> ImageData:
     "A dataset from PNG folders `root/{train,test}/<class>/*.png` (fastai's download layout)."
     from PIL import Image   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
-    from fastprogress.fastprogress import progress_bar   # deferred: a heavy third-party import only this function needs (keeps `import featviz` and the CLI fast)
     root = Path(root)
     out = {}
     for split, sub in (('train', train), ('test', test)):
@@ -196,9 +195,8 @@ def load_image_folders(root: str | Path, name: str, train: str, test: str, class
         if not d.is_dir(): raise DataError(f"{d} does not exist: expected {name} image folders {root}/{{{train},{test}}}/<class>/")
         files = [(c, f) for c, cls in enumerate(classes) for f in sorted((d/cls).glob('*.png'))]
         if not files: raise DataError(f"no PNG images in {d}/<class>/ for classes {classes}")
-        xs, pb = [], progress_bar(files, leave=False)
-        pb.comment = f'{name} {split}'
-        for _, f in pb:
+        xs = []
+        for _, f in labelled_progress(files, f'reading {name} {split}', 'images'):
             try: xs.append(np.asarray(Image.open(f)))
             except OSError as e: raise DataError(f"{f} is not a readable image ({e}): delete it and download again") from None
         y = np.array([c for c, _ in files], dtype=np.int64)

@@ -20,9 +20,8 @@ import torchvision.transforms.v2.functional as TF
 from torch import nn, Tensor
 from fastai.vision.core import imagenet_stats
 from fastcore.basics import patch
-from fastprogress.fastprogress import progress_bar
 
-from ..core.config import Settings, get_settings, resolve_device
+from ..core.config import Settings, get_settings, labelled_progress, resolve_device
 from ..data.datasets import ImageData
 from ..data.images import ImageStream
 from .distributed import DistState, dist_state, on_main, rank_device, shard, to_device
@@ -184,7 +183,7 @@ def run_batches(fn, x, indices, names, pre, pools, bs, device, bf16, channels_la
     try:
         if is_module: fn.eval()
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            for s in (progress_bar(starts, leave=False) if progress else starts):
+            for s in labelled_progress(starts, "features", "images", [min(bs, n - s) for s in starts], display=progress):
                 batch = x[s:s + bs] if indices is None else x[indices[s:s + bs]]
                 xb = pre(to_device(torch.from_numpy(np.require(batch, requirements=['C', 'W'])), device))
                 if channels_last and xb.ndim == 4: xb = xb.contiguous(memory_format=torch.channels_last)

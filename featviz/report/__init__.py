@@ -1,1 +1,1 @@
-"""What a reader sees: figures (`plots`), the offline explorer (`explorer`), the static site (`site`), and their web assets (`assets/`). Imports `analysis` and below."""
+"""What a reader sees: figures (`plots`), tables (`tables`), the offline explorer (`explorer`), the static site (`site`), and their web assets (`assets/`). Imports `analysis` and below."""

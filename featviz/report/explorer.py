@@ -267,6 +267,7 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
                    scores: Mapping[str, np.ndarray] | None = None, # `{name: (n,)}` in [0, 1] for colour-by, e.g. a label-issue score
                    title: str = 'featviz explorer', # the page's title
                    wrong_label: str = 'misclassified', # the predictions' filter label
+                   predicted_label: str = 'predicted', # the tooltip's words before a predicted class ('10 neighbours vote')
                    start_layer: str | None = None, # the layer shown first
                    thumb_size: int | None = 64, # images larger than this are shrunk for the tiles
                    tile_size: int = 2048, # sprite tiles are at most this many pixels on a side
@@ -294,7 +295,7 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
     meta = dict(title=title, n=n, classes=classes, colours=class_palette(len(classes)),
                 labels=blocks.add(codes, 'u1' if len(classes) <= 256 else 'u2'),
                 names=None if names is None else [str(s) for s in names], zoom=max(1, 96 // max(layout['h'], layout['w'])),
-                max_thumbs=max_thumbs, scores=_score_entries(scores, n, blocks), layers=[])
+                max_thumbs=max_thumbs, scores=_score_entries(scores, n, blocks), predicted=predicted_label, layers=[])
     for l in layers:
         meta['layers'].append(_layer_entry(l, feats[l], given[l], given_d[l], preds[l], isos[l], xys[l], codes, classes, labels is not None,
                                            blocks, meta['labels']['dtype'], k, pca_dims, seed, n_jobs, isolation_threshold))

@@ -387,7 +387,7 @@ def audit(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a torc
           n_copies: int = 200, # generated copies per draw of the near-duplicate calibration
           target_precision: float = 0.99, # precision the near threshold must reach on its calibration draw
           cache: bool = True, num_workers: int | None = None, device=None, thumb_size: int = 48, top: int = 24,
-          log: Callable[[str], None] | None = None, # gets a line per step
+          log: Callable[[str], None] | None = None, progress: bool = False, # a line per step; bars
           ) -> Audit:
     "Label issues and outliers within `split`, exact and near duplicates and leaks across all splits, of `model`'s `layers` on `data`."
     s, steps, say = get_settings(settings), [], log or (lambda m: None)
@@ -395,7 +395,7 @@ def audit(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a torc
         say(f"audit: {step} ..."); t0 = time.perf_counter(); r = f()
         steps.append(dict(step=step, seconds=time.perf_counter() - t0)); return r
     images, split, bb, layers, fsets, table = _prepare(data, model, layers, weights, labels, classes, size, max_images, split,
-                                                       s, seed, cache, bs, num_workers, device, False, timed)
+                                                       s, seed, cache, bs, num_workers, device, progress, timed)
     ok = table.valid.to_numpy()
     table = table[ok].reset_index(drop=True)
     feats = {l: np.concatenate([np.asarray(fs[l])[fs.valid if fs.valid is not None else slice(None)] for fs in fsets.values()]).astype(np.float32) for l in layers}

@@ -17,12 +17,11 @@ import pandas as pd
 import torch
 from torch import nn
 from fastcore.basics import patch_to
-from fastprogress.fastprogress import progress_bar
 from PIL import Image
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score, train_test_split
 from sklearn.neighbors import NearestNeighbors
 
-from ..core.config import Settings, display_path, get_settings
+from ..core.config import Settings, display_path, get_settings, labelled_progress
 from ..core.store import atomic_write
 from ..data.images import ImageSet, ImageStream, Skipped, load_images
 from ..engine.backbones import Backbone, load_backbone, check_layers, classifier_name
@@ -372,7 +371,7 @@ def explore(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a to
     if y is not None: _check_labels(y, images.classes, images.name)
     feats, models = _keyed_features(bb, layers, fs, other, keep)
     res = {l: _layer_results(l, feats[l], y, images.classes, names, k, seed, n_jobs, top, timed)
-           for l in (progress_bar(list(feats), leave=False) if progress else feats)}
+           for l in labelled_progress(list(feats), 'maps', 'layers', display=progress)}
     confs = [r['confused'] for r in res.values() if r['confused'] is not None]
     cka = timed('cka', '', lambda: _cka_table(feats, models)) if models else None
     failed = {sk.path: sk.reason for sk in list(images.skipped) + list(fs.failed) + (list(other[2].failed) if other else [])}
@@ -539,11 +538,13 @@ def _confused_html(ex: Exploration, top: int = 5, m: int = 3) -> str:
         out.append(f"<h3>{html.escape(r.a)} – {html.escape(r.b)}</h3><div>{imgs}</div>")
     return '\n'.join(out)
 
-def _skipped_html(ex: Exploration) -> str:
-    "The skipped files, each path once (relative), with its reason."
+def _skipped_html(ex: Exploration, show: int = 10) -> str:
+    "The skipped files, each path once (relative), with its reason: the first `show`, the rest folded under their count."
     if not len(ex.skipped): return '<p>none</p>'
     line = lambda r: r.reason.replace(r.path, shown_path(r.path)) if r.path in r.reason else f"{shown_path(r.path)}: {r.reason}"
-    return '<ul class="skipped">' + ''.join(f"<li>{html.escape(line(r))}</li>" for r in ex.skipped.itertuples()) + '</ul>'
+    li = [f"<li>{html.escape(line(r))}</li>" for r in ex.skipped.itertuples()]
+    ul = lambda rows: '<ul class="skipped">' + ''.join(rows) + '</ul>'
+    return ul(li[:show]) + (f"<details><summary>{len(li) - show:,} more</summary>{ul(li[show:])}</details>" if len(li) > show else '')
 
 # %% ../../nbs/foundation/tool/explore.ipynb #4f28fe48
 def _report(ex: Exploration, maps_name: str, files: list[str] = ()) -> str:
@@ -579,9 +580,10 @@ def to_html(self, path: str | Path, n_jobs: int | None = 1) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     maps = path.with_name(path.stem + '-maps.html')
     preds = {l: neighbour_vote(self.labels, nb) for l, nb in self.neighbours.items()} if self.labelled else None
+    k = next(iter(self.neighbours.values())).shape[1] if self.neighbours else 10      # the vote's voters, for the tooltip
     build_explorer(maps, self.maps, self.thumbs, self.labels, self.classes, features=self.features, predictions=preds,
                    names=[Path(n).name for n in self.names], title=f"featviz explore: {self.name} ({' vs '.join(self.models) or self.model})",
-                   thumb_size=None, n_jobs=n_jobs, wrong_label='neighbours disagree', start_layer=self.findings().get('best'))
+                   thumb_size=None, n_jobs=n_jobs, wrong_label='neighbours disagree', predicted_label=f'{k} neighbours vote', start_layer=self.findings().get('best'))
     csvs = self.to_csv(path.parent)
     with atomic_write(path, 'w') as f: f.write(_report(self, maps.name, [c.name for c in csvs.values()]))
     return path

@@ -248,7 +248,7 @@ function pick(x, y) {
 function fmtD(d) { return d === null ? "" : String(+d.toPrecision(3)); }
 function describe(i) {
   var parts = [meta.classes[labels[i]]].concat(meta.names ? [meta.names[i], "#" + i] : ["image #" + i]), pred = flags("predictions"), wrong = flags("misclassified"), iso = flags("isolated");
-  if (pred && wrong && wrong[i]) parts.push("predicted " + meta.classes[pred[i]]);
+  if (pred && wrong && wrong[i]) parts.push((meta.predicted || "predicted") + " " + meta.classes[pred[i]]);   // a classifier's, or the neighbours' vote
   if (iso && iso[i]) parts.push("isolated");
   return parts.join(" · ");
 }
