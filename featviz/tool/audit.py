@@ -7,7 +7,7 @@ Docs: https://featviz.github.io/featviz/foundation/tool/audit.html.md"""
 
 # %% ../../nbs/foundation/tool/audit.ipynb #ac014ea4
 from __future__ import annotations
-import hashlib, html, io, json, time
+import hashlib, html, io, json, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
@@ -431,19 +431,29 @@ def hash_search(codes: list,               # per image searched, its perceptual 
     cal['calibrate']['left_out_as_duplicates'], cal['report']['left_out_as_duplicates'] = (int((~kept[k]).sum()) for k in ('calibrate', 'report'))
     return out | dict(calibration=cal, sims=(copy_sim, near), pick=pick, kept=kept)
 
-# %% ../../nbs/foundation/tool/audit.ipynb #3f6e9297
-def _hash_copies(images: ImageSet, table: pd.DataFrame, d: dict, rng) -> list:
-    "Perceptual hashes of copies of a draw's images made at their own size (as the set's hashes are), None where none can be made."
+# %% ../../nbs/foundation/tool/audit.ipynb #3f6e9298
+def _own_copies(images: ImageSet, table: pd.DataFrame, d: dict, rng) -> list:
+    "Copies of a draw's images made at their own stored size, as a set's real copies are made; None where one cannot be made."
     out = []
     for i, kind in zip(d['rows'], d['kinds']):
         a = _decode(images, table.split.iloc[i], int(table['index'].iloc[i]))
-        try: out.append(None if a is None else _phash(make_copy(a, kind, rng)))
+        try: out.append(None if a is None else make_copy(np.asarray(a), kind, rng))
         except (ValueError, TypeError): out.append(None)
     return out
 
+def _copy_features(copies: list, bb: Backbone, layers: list[str], settings: Settings | None, bs: int, device) -> dict:
+    "Features of images of any sizes, decoded and preprocessed as the set's own (written as PNG files: lossless)."
+    with tempfile.TemporaryDirectory() as tmp:
+        for j, c in enumerate(copies): Image.fromarray(c).save(Path(tmp)/f"{j:06d}.png")
+        cs = load_images(tmp, name='copies')
+        if len(cs[cs.splits[0]]) != len(copies): raise AuditError("a generated copy did not decode: report this as a bug")
+        fs = split_features(cs, bb, layers, None, get_settings(settings), bs, device=device)[cs.splits[0]]
+    return {l: np.asarray(fs[l]) for l in layers}
+
+# %% ../../nbs/foundation/tool/audit.ipynb #3f6e9297
 def find_duplicates(images: ImageSet, table: pd.DataFrame, reduced: dict, bb: Backbone, layers: list[str], n_copies: int = 200,
                     target_precision: float = 0.99, k: int = 5, bs: int = 64, device=None, seed: int = 0,
-                    approx: int | None = APPROX_FROM, shared: dict | None = None) -> dict:
+                    approx: int | None = APPROX_FROM, shared: dict | None = None, settings: Settings | None = None) -> dict:
     "Exact groups (pixel digests); near groups of the features (`near_search`) and of the perceptual hash (`hash_search`); all merged."
     px = {sp: pixel_hashes(images, sp) for sp in images.splits}
     exact = digest_groups([px[sp][0][i] for sp, i in zip(table.split, table['index'])])
@@ -451,10 +461,13 @@ def find_duplicates(images: ImageSet, table: pd.DataFrame, reduced: dict, bb: Ba
     try: draws = copy_draws(len(table), n_copies, np.flatnonzero(exact >= 0), seed)
     except AuditError as e: out['notes'].append(f"near duplicates not searched: {e}"); return out
     rng = np.random.default_rng(seed)
-    made = {name: np.stack([make_copy(c, kind, rng) for c, kind in zip(network_crops(images, table, d['rows'], bb), d['kinds'])])
-            for name, d in draws.items()}
-    fs = extract_features(LayerOutputs(bb.model, layers), np.concatenate(list(made.values())), preprocess=bb.preprocess,
-                          pool='avg', bs=bs, device=device, progress=False)
+    own = {name: _own_copies(images, table, d, rng) for name, d in draws.items()}   # one copy per drawn image, for both detectors
+    if all(c is not None for v in own.values() for c in v):
+        fs = _copy_features(own['calibrate'] + own['report'], bb, layers, settings, bs, device)
+    else:                                       # an image without a stored pixel layout (a Dataset's tensors): copies of the crops
+        made = np.concatenate([np.stack([make_copy(c, kind, rng) for c, kind in zip(network_crops(images, table, d['rows'], bb), d['kinds'])])
+                               for d in draws.values()])
+        fs = extract_features(LayerOutputs(bb.model, layers), made, preprocess=bb.preprocess, pool='avg', bs=bs, device=device, progress=False)
     out |= near_search(reduced, draws, {l: fs[l] for l in layers}, target_precision, k, seed, approx, shared)
     copy_like = None
     if out['sims'] is not None:                 # the features call a pair a copy: as close as 95 % of the calibration draw's copies
@@ -462,7 +475,7 @@ def find_duplicates(images: ImageSet, table: pd.DataFrame, reduced: dict, bb: Ba
         Xf, q = _variants(reduced[c['layer']])[c['centred']], np.quantile(out['sims'][0]['calibrate'], 0.05)
         copy_like = lambda a, b: pair_similarity(Xf[a], Xf[b]) >= q
     hs = hash_search([px[sp][1][i] for sp, i in zip(table.split, table['index'])], draws,
-                     {name: _hash_copies(images, table, d, rng) for name, d in draws.items()}, target_precision, k, seed=seed, copy_like=copy_like)
+                     {name: [_phash(c) for c in v] for name, v in own.items()}, target_precision, k, seed=seed, copy_like=copy_like)
     out['notes'] += hs['notes']
     if hs['calibration']:
         out['calibration']['perceptual hash'] = hs['calibration'] | dict(layer=None, centred=None)
@@ -499,7 +512,7 @@ def _skipped(images: ImageSet, fsets: dict) -> pd.DataFrame:
     return pd.DataFrame([dict(path=p, reason=r) for p, r in failed.items()], columns=['path', 'reason'])
 
 # %% ../../nbs/foundation/tool/audit.ipynb #d2a1c0de
-def _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, n_copies, target_precision, bs, device, seed, timed) -> dict:
+def _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, n_copies, target_precision, bs, device, seed, timed, settings=None) -> dict:
     "The detectors on the features of every readable image: reduced once, one neighbour graph for the vote, the outliers and (one split) the near search."
     red = timed('reduce', lambda: {l: reduce_features(_nonzero(X), seed=seed) for l, X in feats.items()})
     lab, kk, notes = None, min(k, len(split_rows) - 1), {}
@@ -515,7 +528,7 @@ def _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, 
     outl = timed('outliers', lambda: outlier_scores(Zo, k=kk, seed=seed, neighbors=graph))
     shared = {(out_layer, True): graph} if len(split_rows) == len(table) else None   # one split: the same rows, one graph
     dup = timed('duplicates', lambda: find_duplicates(images, table, red, bb, layers, n_copies, target_precision, bs=bs, device=device,
-                                                      seed=seed, shared=shared))
+                                                      seed=seed, shared=shared, settings=settings))
     return dict(lab=lab, outl=outl, dup=dup, out_layer=out_layer, notes=notes)
 
 # %% ../../nbs/foundation/tool/audit.ipynb #79e9fbcb
@@ -563,7 +576,7 @@ def audit(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a torc
     if len(split_rows) < 3: raise AuditError(f"only {len(split_rows)} readable image(s) in {images.name}/{split}: the audit needs at least 3")
     notes = dict(split=split, images=f"{len(table):,} readable images in {len(images.splits)} split(s) of {images.name}; label issues "
                  f"and outliers in {split!r} ({len(split_rows):,})" + (f"; at most {max_images} per split (seed {seed})" if max_images else ''))
-    d = _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, n_copies, target_precision, bs, device, seed, timed)
+    d = _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, n_copies, target_precision, bs, device, seed, timed, s)
     del feats
     lab, outl, dup, out_layer = d['lab'], d['outl'], d['dup'], d['out_layer']
     notes |= d['notes']
