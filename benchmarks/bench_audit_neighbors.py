@@ -11,7 +11,12 @@ the same rows PCA-reduced to 128 dimensions (PCA fitted on 10,000 of them):
 
 - scikit-learn `NearestNeighbors(metric='cosine', algorithm='brute')`: exact; the reference for recall;
 - faiss-cpu `IndexFlatIP` on L2-normalised rows (inner product = cosine similarity): exact too;
-- pynndescent `NNDescent(metric='cosine')` (its default 30-neighbour graph, of which the first 11 are used): approximate.
+- pynndescent `NNDescent(metric='cosine')` (its default 30-neighbour graph, of which the first 11 are used): approximate;
+- faiss-cpu `IndexIVFFlat` as `featviz.analysis.audit.nearest_neighbors(approx=...)` builds it (sqrt(n) k-means cells
+  trained on a seeded sample, 16 cells probed per row): approximate; the whole graph is timed, its recall measured on
+  the query rows.
+
+`--methods` picks some of them (the exact reference for recall is the first exact method that runs).
 
 recall@10 = the share of each row's exact 10 nearest other rows that a method returns (the row itself excluded).
 Each timing is the median of `--repeat` runs after one warm-up at 10,000 rows; at 70,000 rows one run each (no
@@ -58,6 +63,10 @@ def pynndescent_knn(X, k, threads, seed=0):
     index = NNDescent(X, metric='cosine', n_neighbors=max(30, k + 1), random_state=seed, n_jobs=threads, verbose=False)
     return index.neighbor_graph[0][:, :k + 1]
 
+def ivf_knn(X, k):
+    from featviz.analysis.audit import nearest_neighbors
+    return nearest_neighbors(X, k, approx=1)[1]       # without the row itself already
+
 def recall_at_k(approx: np.ndarray, exact: np.ndarray) -> float:
     "Mean share of each row's exact neighbours that the approximate list contains."
     return float(np.mean([len(np.intersect1d(a, e, assume_unique=True)) / len(e) for a, e in zip(approx, exact)]))
@@ -70,6 +79,8 @@ def main():
     ap.add_argument('--repeat', type=int, default=3, help='timed runs at 10,000 rows and below (one above)')
     ap.add_argument('--threads', type=int, default=int(os.environ.get('OMP_NUM_THREADS', 1)))
     ap.add_argument('--query-sample', type=int, default=7000, help='query rows of an exact search that is too large to run whole')
+    ap.add_argument('--methods', default='scikit-learn brute,faiss IndexFlatIP,pynndescent,faiss IVF',
+                    help='comma-separated methods (default: all four)')
     ap.add_argument('--exact-full-up-to', type=float, default=1e13, help='largest n^2 * d an exact search runs on all rows')
     a = ap.parse_args()
     import faiss, numba
@@ -80,7 +91,8 @@ def main():
     print(f"threads {a.threads}; faiss {faiss.__version__}; numba {numba.__version__}; k = {k}", flush=True)
     rows = []
     with threadpool_limits(a.threads):
-        pynndescent_knn(clustered_features(2000, 64), k, a.threads)                      # numba compiles here
+        methods = a.methods.split(',')
+        if 'pynndescent' in methods: pynndescent_knn(clustered_features(2000, 64), k, a.threads)   # numba compiles here
         for n in sizes:
             X = clustered_features(n)
             for d in dims:
@@ -88,16 +100,20 @@ def main():
                 whole = float(n) ** 2 * d <= a.exact_full_up_to
                 q = np.arange(n) if whole else np.random.default_rng(0).choice(n, a.query_sample, replace=False)
                 scale, rep, warm = (1.0, a.repeat, 1) if n <= 10_000 else ((1.0 if whole else n / len(q)), 1, 0)
-                res = {}
+                res, ref = {}, None
                 for name, fn in [('scikit-learn brute', lambda: sklearn_knn(Xd, Xd[q], k)),
                                  ('faiss IndexFlatIP', lambda: faiss_knn(Xd, Xd[q], k)),
-                                 ('pynndescent', lambda: pynndescent_knn(Xd, k, a.threads)[q])]:
+                                 ('pynndescent', lambda: pynndescent_knn(Xd, k, a.threads)[q]),
+                                 ('faiss IVF', lambda: ivf_knn(Xd, k)[q])]:
+                    if name not in methods: continue
                     out = {}
                     def run(): out['idx'] = fn()
                     med, lo, hi = median_time(run, repeat=rep, warmup=warm)
-                    s = scale if name != 'pynndescent' else 1.0
-                    res[name] = drop_self(out['idx'], q, k)
-                    rec = recall_at_k(res[name], res['scikit-learn brute'])
+                    exact = name in ('scikit-learn brute', 'faiss IndexFlatIP')
+                    s = scale if exact else 1.0
+                    res[name] = out['idx'] if name == 'faiss IVF' else drop_self(out['idx'], q, k)
+                    ref = ref or (name if exact else None)
+                    rec = recall_at_k(res[name], res[ref]) if ref else float('nan')
                     note = '' if s == 1.0 else f' (scaled from {len(q):,} queries)'
                     rows.append((n, d, name, med * s, rec, note))
                     print(f"{n:>7,} x {d:<5} {name:<20} median {med * s:8.2f} s{note}  (min {lo * s:.2f}, max {hi * s:.2f}, "

@@ -503,6 +503,8 @@ def _add_explore(sub) -> None:
     e.add_argument('--max-images', type=int, metavar='N', help="at most N images, class-stratified")
     e.add_argument('--split', metavar='NAME', help="which split of a train/valid folder (default: test, valid or val)")
     e.add_argument('--out', metavar='DIR', help="report folder (default: ./featviz-explore-<folder name>)")
+    e.add_argument('--audit', metavar='DIR', help="a `featviz audit` folder of this set: its flags and label quality on the maps, "
+                   "a link in the report (default: ./featviz-audit-<folder name> when it exists)")
     e.add_argument('--bs', type=int, default=64, metavar='N',
                    help="images per batch (default: 64); under torchrun each process extracts whole batches")
     e.add_argument('--no-cache', action='store_true', help="do not keep features in the cache (FEATVIZ_CACHE)")
@@ -690,9 +692,12 @@ def _cmd_explore(a) -> int:
         ex = explore(path, a.model, a.layers, compare=a.compare, compare_layers=a.compare_layers, compare_weights=cw, size=a.size,
                      max_images=a.max_images, split=a.split, cache=not a.no_cache, bs=a.bs, n_jobs=a.jobs)
         if ex is None: return 0    # another rank of a torchrun/accelerate launch: rank 0 writes the report and prints
-        files = ex.save(Path(a.out) if a.out else Path(f"featviz-explore-{path.resolve().name}"), n_jobs=a.jobs)
+        au = Path(a.audit) if a.audit else Path(f"featviz-audit-{path.resolve().name}")
+        au = au if a.audit or (au/'audit.csv').exists() else None
+        files = ex.save(Path(a.out) if a.out else Path(f"featviz-explore-{path.resolve().name}"), n_jobs=a.jobs, audit=au)
     say(f"featviz explore: {ex.notes['images']}, {ex.model} ({display_path(ex.weights)}) at {ex.size} px"
         + ''.join(f"; {t}: {m['model']} ({display_path(m['weights'])}) at {m['size']} px" for t, m in list(ex.models.items())[1:]))
+    if au is not None: say(f"audit: {display_path(str(au))}: its flags are on the maps (search flag:label) and the report links to it")
     if len(ex.skipped):
         say(f"skipped {len(ex.skipped)} file(s):")
         for r in ex.skipped.itertuples(): say(f"  {r.reason.replace(r.path, shown_path(r.path))}" if r.path in r.reason else f"  {shown_path(r.path)}: {r.reason}")

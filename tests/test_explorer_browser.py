@@ -46,7 +46,8 @@ def _generated(folder: Path) -> Path:
     return build_explorer(folder/'explorer.html', {'clusters': clusters, 'noise': rng.normal(size=(N, 2))},
                           rng.integers(0, 256, (N, 28, 28), dtype=np.uint8), labels, [f'class {c}' for c in range(10)],
                           features={'clusters': feats}, predictions=preds, tile_size=512, title='generated explorer',
-                          names=[f'img_{i:05d}.png' for i in range(N)], scores={'label-issue score': rng.random(N)})
+                          names=[f'img_{i:05d}.png' for i in range(N)], scores={'label-issue score': rng.random(N)},
+                          flags={'leak': rng.random(N) < 0.01})
 
 CHAPTER_EXPLORER = '08_all_digits/explorer'
 
@@ -415,6 +416,12 @@ def check_search(browser, page):
     assert browser.execute_script(f'return {FE}.matches') == int((labels == c).sum())
     assert browser.execute_script(f'return [{FE}.level({j}), {FE}.level({i})]') == [2, 2 if labels[i] == c else 1]
     box.send_keys(Keys.ESCAPE)
+    for name, f in d.get('flags', {}).items():                                               # a given flag (an audit's issue)
+        box.send_keys('flag:' + name)
+        assert browser.execute_script(f'return {FE}.matches') == int(f.sum())
+        k = int(np.flatnonzero(f)[0])
+        assert browser.execute_script(f'return {FE}.level({k})') == 2 and f'flag:{name}' in browser.execute_script(f'return {FE}.describe({k})')
+        box.send_keys(Keys.ESCAPE)
 
 def check_box_export(browser, page, downloads: Path):
     "Shift+drag selects the shown images in the box (no pan, no click); the export's CSV holds exactly them with their data."

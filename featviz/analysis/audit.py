@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from PIL import Image
+from scipy.fft import dct
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.decomposition import PCA
@@ -27,8 +29,9 @@ from .metrics import proportion_interval
 
 # %% auto #0
 __all__ = ['QUALITY_SCORES', 'METRICS', 'BACKENDS', 'problem_order', 'detection_quality', 'f1_interval', 'inject_label_noise',
-           'OOF', 'oof_probabilities', 'label_issues', 'nearest_neighbors', 'knn_disagreement', 'exact_duplicates',
-           'pair_similarity', 'calibrate_threshold', 'near_duplicates', 'leaks', 'outlier_scores']
+           'OOF', 'oof_probabilities', 'label_issues', 'nearest_neighbors', 'knn_disagreement', 'reduce_features',
+           'exact_duplicates', 'pair_similarity', 'calibrate_threshold', 'near_duplicates', 'perceptual_hash',
+           'hash_neighbors', 'leaks', 'outlier_scores']
 
 # %% ../../nbs/foundation/analysis/audit.ipynb #356966a8
 def problem_order(score: np.ndarray,                 # one score per image; lower = more likely a problem
@@ -231,17 +234,37 @@ def _faiss():
     except ImportError: return None
     return faiss
 
+def _faiss_index(faiss, Z: np.ndarray, metric: str, approx: int | None, probes: int):
+    "An exact flat index of `Z`, or from `approx` rows on an inverted-file index (sqrt(N) cells, trained on a seeded sample)."
+    ip = metric == 'cosine'
+    if approx is None or len(Z) < approx:
+        index = (faiss.IndexFlatIP if ip else faiss.IndexFlatL2)(Z.shape[1])
+    else:
+        cells = int(round(np.sqrt(len(Z))))
+        index = faiss.IndexIVFFlat((faiss.IndexFlatIP if ip else faiss.IndexFlatL2)(Z.shape[1]), Z.shape[1], cells,
+                                   faiss.METRIC_INNER_PRODUCT if ip else faiss.METRIC_L2)
+        index.cp.seed = 0
+        index.train(Z[np.sort(np.random.default_rng(0).choice(len(Z), min(len(Z), 64 * cells), replace=False))])
+        index.nprobe = min(probes, cells)
+    index.add(Z)
+    return index
+
 def nearest_neighbors(X: np.ndarray,            # features (N, D)
                       k: int = 10,              # neighbours per image, the image itself excluded
                       metric: str = 'cosine',   # 'cosine' (1 - cosine similarity) or 'euclidean'
-                      backend: str = 'auto'     # 'faiss', 'sklearn' or 'auto' (faiss if installed, else scikit-learn)
+                      backend: str = 'auto',    # 'faiss', 'sklearn' or 'auto' (faiss if installed, else scikit-learn)
+                      rows=None,                # the images whose neighbours are wanted (None: all), searched among all
+                      approx: int | None = None, # from this many images on, faiss searches an inverted-file index (approximate)
+                      probes: int = 16          # cells of that index searched per image
                      ) -> tuple[np.ndarray, np.ndarray]:
-    "Each image's `k` nearest other images, nearest first, by exact search: `(distances, indices)`, both (N, k)."
+    "Each image's `k` nearest other images, nearest first: `(distances, indices)`, both (len(rows), k); exact unless `approx`."
     X = _features(X)
     if metric not in METRICS: raise ValueError(f"metric={metric!r} is not one of {METRICS}")
     if backend not in BACKENDS: raise ValueError(f"backend={backend!r} is not one of {BACKENDS}")
     if not (isinstance(k, (int, np.integer)) and 0 < k < len(X)):
         raise ValueError(f"k={k} must be an integer between 1 and n_images - 1 = {len(X) - 1}")
+    q = np.arange(len(X)) if rows is None else np.asarray(rows, dtype=np.int64).ravel()
+    if len(q) and not (0 <= q.min() and q.max() < len(X)): raise ValueError(f"rows must be positions 0..{len(X) - 1} of X")
     k, norms = int(k), np.linalg.norm(X, axis=1)
     if metric == 'cosine' and (zero := int((norms == 0).sum())):
         raise ValueError(f"X has {zero} all-zero rows: their cosine distance is undefined; drop them or use metric='euclidean'")
@@ -250,29 +273,39 @@ def nearest_neighbors(X: np.ndarray,            # features (N, D)
         raise ImportError("backend='faiss' needs faiss: pip install faiss-cpu (or use backend='sklearn')")
     if faiss is not None:
         Z = np.ascontiguousarray(X / norms[:, None] if metric == 'cosine' else X)
-        index = (faiss.IndexFlatIP if metric == 'cosine' else faiss.IndexFlatL2)(X.shape[1])
-        index.add(Z)
-        d, idx = index.search(Z, k + 1)
+        d, idx = _faiss_index(faiss, Z, metric, approx, probes).search(Z[q], k + 1)
+        if (miss := (idx < 0).any(1)).any():         # the probed cells held too few images: those rows exactly
+            d[miss], idx[miss] = _faiss_index(faiss, Z, metric, None, probes).search(Z[q[miss]], k + 1)
         dist = 1 - d if metric == 'cosine' else np.sqrt(np.maximum(d, 0))
     else:
-        dist, idx = NearestNeighbors(n_neighbors=k + 1, metric=metric, algorithm='brute').fit(X).kneighbors(X)
-    keep = idx != np.arange(len(X))[:, None]
+        dist, idx = NearestNeighbors(n_neighbors=k + 1, metric=metric, algorithm='brute').fit(X).kneighbors(X[q])
+    keep = idx != q[:, None]
     keep[keep.sum(1) > k, -1] = False               # the image was not among its k + 1 (exact copies): drop the farthest
-    dist, idx = dist[keep].reshape(len(X), k), idx[keep].reshape(len(X), k)
+    dist, idx = dist[keep].reshape(len(q), k), idx[keep].reshape(len(q), k)
     return np.clip(dist, 0, 2 if metric == 'cosine' else None).astype(np.float32), idx.astype(np.int64)
 
 # %% ../../nbs/foundation/analysis/audit.ipynb #05779a1e
+def _graph(X, neighbors, k: int, metric: str, backend: str):
+    "The first `k` columns of a given `(distances, indices)` graph of X's rows, or a new search."
+    if neighbors is None: return nearest_neighbors(X, k, metric, backend)
+    dist, idx = (np.asarray(a) for a in neighbors)
+    if dist.shape != idx.shape or dist.ndim != 2 or len(dist) != len(X) or dist.shape[1] < k:
+        raise ValueError(f"neighbors must be (distances, indices) of shape ({len(X)}, >= {k}), got {dist.shape} and {idx.shape}: "
+                         "pass nearest_neighbors(X, k) of the same rows")
+    return dist[:, :k], idx[:, :k]
+
 def knn_disagreement(X: np.ndarray,          # features (N, D)
                      y,                      # labels, one per image
                      k: int = 10,            # neighbours asked (the load_digits tuning below prefers 5)
                      metric: str = 'cosine', # see `nearest_neighbors`
                      seed: int = 0,          # breaks the ties the weighted share leaves
-                     backend: str = 'auto'   # see `nearest_neighbors`
+                     backend: str = 'auto',  # see `nearest_neighbors`
+                     neighbors=None          # `nearest_neighbors(X, >= k, metric)` computed once and shared (None: search)
                     ) -> pd.DataFrame:
     "Share of each image's `k` nearest neighbours with its label (`score`), and their majority (`suggested_label`)."
     X = _features(X); y = _labels(y, len(X), 'knn_disagreement')
     classes, pos = np.unique(y, return_inverse=True)
-    dist, idx = nearest_neighbors(X, k, metric, backend)
+    dist, idx = _graph(X, neighbors, k, metric, backend)
     n, K = len(X), len(classes)
     w = 1 / (dist.astype(float) + 1e-6)
     same = pos[idx] == pos[:, None]
@@ -283,6 +316,23 @@ def knn_disagreement(X: np.ndarray,          # features (N, D)
     suggested = (votes + 0.5 * wvotes / wvotes.sum(1, keepdims=True)).argmax(1)   # majority; ties to the closer class
     return _ranked(dict(label=y, suggested_label=classes[suggested], score=share, weighted_share=wshare,
                         is_issue=suggested != pos), share, wshare, seed)
+
+# %% ../../nbs/foundation/analysis/audit.ipynb #a0d17e02
+def reduce_features(X: np.ndarray,          # features (N, D)
+                    dims: int = 128,        # principal axes kept
+                    fit_rows: int = 5000,   # the PCA is fitted on a seeded sample of at most this many images
+                    seed: int = 0           # draws the sample; seeds the randomized SVD
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "`(mean, axes, Z)`: Z = (X - mean) @ axes.T in float32, PCA fitted on a sample; axes = identity when D <= dims."
+    X = _features(X)
+    if not (isinstance(dims, (int, np.integer)) and dims >= 1): raise ValueError(f"dims={dims} must be an integer >= 1")
+    if X.shape[1] <= dims:
+        mean, axes = X.mean(0), np.eye(X.shape[1], dtype=np.float32)
+    else:
+        fit = X[np.sort(np.random.default_rng(seed).choice(len(X), min(len(X), fit_rows), replace=False))]
+        pca = PCA(min(dims, len(fit)), svd_solver='randomized', random_state=seed).fit(fit)
+        mean, axes = pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
+    return mean, axes, ((X - mean) @ axes.T).astype(np.float32)
 
 # %% ../../nbs/foundation/analysis/audit.ipynb #4f72046e
 def exact_duplicates(images: np.ndarray   # decoded pixels, uint8 (N, H, W) or (N, H, W, C)
@@ -313,17 +363,19 @@ def pair_similarity(A: np.ndarray,   # features (N, D)
 
 def calibrate_threshold(sim_copies,                   # similarities of known copies to their originals
                         sim_distinct,                 # similarities of images to their nearest distinct image
-                        target_precision: float = 0.99  # the precision the threshold must reach on this draw
+                        target_precision: float = 0.99, # the precision the threshold must reach on this draw
+                        distinct_weight: float = 1.0    # images each distinct similarity stands for (a sample of n of N: N / n)
                        ) -> dict:
     "The lowest cosine threshold whose precision on the calibration draw reaches `target_precision`, and its quality."
     c = np.sort(_rows(np.asarray(sim_copies, dtype=float), 'sim_copies'))
     d = np.sort(_rows(np.asarray(sim_distinct, dtype=float), 'sim_distinct'))
     if not len(c) or not len(d): raise ValueError("calibrate_threshold needs similarities of both known copies and distinct images")
     if not 0 < target_precision <= 1: raise ValueError(f"target_precision={target_precision} must be in (0, 1]")
+    if not distinct_weight >= 1: raise ValueError(f"distinct_weight={distinct_weight} must be >= 1 (N / n for a sample of n of N images)")
     cand = np.unique(c)                                            # thresholds worth trying: each copy's similarity
     tp = len(c) - np.searchsorted(c, cand, 'left')                 # copies at or above each candidate
     fp = len(d) - np.searchsorted(d, cand, 'left')                 # distinct images at or above it
-    precision = tp / (tp + fp)
+    precision = tp / (tp + distinct_weight * fp)
     ok = np.flatnonzero(precision >= target_precision)
     if not len(ok):
         best = precision.argmax()
@@ -334,21 +386,22 @@ def calibrate_threshold(sim_copies,                   # similarities of known co
     below = np.r_[c[c < t], d[d < t]]
     threshold = (t + below.max()) / 2 if len(below) else t         # halfway into the gap: the same counts, a margin
     tp, fp = int((c >= threshold).sum()), int((d >= threshold).sum())
-    return dict(threshold=float(threshold), precision=tp / (tp + fp), recall=tp / len(c), false_positive_rate=fp / len(d),
-                copies=len(c), distinct=len(d))
+    return dict(threshold=float(threshold), precision=tp / (tp + distinct_weight * fp), recall=tp / len(c), false_positive_rate=fp / len(d),
+                copies=len(c), distinct=len(d), distinct_weight=float(distinct_weight))
 
 # %% ../../nbs/foundation/analysis/audit.ipynb #1da38d51
 def near_duplicates(X: np.ndarray,          # features (N, D), one row per image
                     threshold: float,       # cosine similarity that makes two images near duplicates (`calibrate_threshold`)
                     k: int = 5,             # neighbours linked per image (a group can still grow beyond k + 1 through its members)
                     seed: int = 0,          # breaks ties between equal scores
-                    backend: str = 'auto'   # see `nearest_neighbors`
+                    backend: str = 'auto',  # see `nearest_neighbors`
+                    neighbors=None          # `nearest_neighbors(X, >= k, 'cosine')` computed once and shared (None: search)
                    ) -> pd.DataFrame:
     "Groups of images whose cosine similarity reaches `threshold`; `score` = 1 - similarity to the nearest other image."
     if not -1 <= threshold <= 1: raise ValueError(f"threshold={threshold} is a cosine similarity: it must lie in [-1, 1]")
     X = _features(X)
     k = min(k, len(X) - 1)
-    dist, idx = nearest_neighbors(X, k, 'cosine', backend)
+    dist, idx = _graph(X, neighbors, k, 'cosine', backend)
     sim = 1 - dist.astype(float)
     linked = sim >= threshold
     rows = np.repeat(np.arange(len(X)), k)[linked.ravel()]
@@ -360,6 +413,43 @@ def near_duplicates(X: np.ndarray,          # features (N, D), one row per image
     score = np.clip(1 - sim[:, 0], 0, 1)
     return _ranked(dict(nearest=idx[:, 0], similarity=sim[:, 0], group=group, group_size=np.where(size > 1, size, 1),
                         score=score, is_issue=group >= 0), score, seed=seed)
+
+# %% ../../nbs/foundation/analysis/audit.ipynb #b1e2c3d2
+def perceptual_hash(images                  # uint8 images (H, W) or (H, W, 3), any sizes: a list or an (N, H, W[, 3]) array
+                   ) -> np.ndarray:
+    "The 64-bit DCT perceptual hash of each image (`imagehash.phash`'s definition), packed as (N, 8) uint8."
+    if not len(images): return np.zeros((0, 8), np.uint8)
+    grey = []
+    for i, a in enumerate(images):
+        a = np.asarray(a)
+        if a.dtype != np.uint8 or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3)):
+            raise ValueError(f"image {i}: pass uint8 pixels (H, W) or (H, W, 3), got {a.dtype} {a.shape}")
+        im = Image.fromarray(a[..., 0] if a.ndim == 3 and a.shape[2] == 1 else a)
+        grey.append(np.asarray(im.convert('L').resize((32, 32), Image.LANCZOS), dtype=float))
+    low = dct(dct(np.stack(grey), axis=1), axis=2)[:, :8, :8].reshape(-1, 64)
+    return np.packbits(low > np.median(low, axis=1, keepdims=True), axis=1)
+
+def hash_neighbors(codes: np.ndarray,   # (N, 8) uint8 hashes from `perceptual_hash`
+                   k: int = 5,          # neighbours per image, the image itself excluded
+                   rows=None            # the images whose neighbours are wanted (None: all), searched among all
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    "Each image's `k` nearest other hashes by Hamming distance (bits that differ), nearest first: `(distances, indices)`."
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    if codes.ndim != 2 or codes.shape[1] != 8: raise ValueError(f"codes must be (N, 8) uint8 (perceptual_hash), got {codes.shape}")
+    if not (isinstance(k, (int, np.integer)) and 0 < k < len(codes)):
+        raise ValueError(f"k={k} must be an integer between 1 and n_images - 1 = {len(codes) - 1}")
+    q = np.arange(len(codes)) if rows is None else np.asarray(rows, dtype=np.int64).ravel()
+    faiss = _faiss()
+    if faiss is not None:
+        index = faiss.IndexBinaryFlat(64); index.add(codes)
+        dist, idx = index.search(codes[q], int(k) + 1)
+    else:
+        bits = np.unpackbits(codes, axis=1).astype(bool)
+        dist, idx = NearestNeighbors(n_neighbors=int(k) + 1, metric='hamming', algorithm='brute').fit(bits).kneighbors(bits[q])
+        dist = np.rint(dist * 64)
+    keep = idx != q[:, None]
+    keep[keep.sum(1) > k, -1] = False               # the image was not among its k + 1 (exact copies): drop the farthest
+    return dist[keep].reshape(len(q), k).astype(np.int64), idx[keep].reshape(len(q), k).astype(np.int64)
 
 # %% ../../nbs/foundation/analysis/audit.ipynb #8e748106
 def leaks(groups,          # duplicate group per image (-1: none), e.g. `exact_duplicates(...)` or `near_duplicates(...).group`
@@ -383,11 +473,12 @@ def outlier_scores(X: np.ndarray,           # features (N, D), one row per image
                    metric: str = 'cosine',  # see `nearest_neighbors`
                    fence: float = 3.5,      # modified z-score of log distance above which `is_issue`
                    seed: int = 0,           # breaks ties between equal scores
-                   backend: str = 'auto'    # see `nearest_neighbors`
+                   backend: str = 'auto',   # see `nearest_neighbors`
+                   neighbors=None           # `nearest_neighbors(X, >= k, metric)` computed once and shared (None: search)
                   ) -> pd.DataFrame:
     "Isolation of each image: mean distance to its `k` nearest neighbours, its rank as a `score`, and a robust flag."
     X = _features(X, min_rows=3)
-    dist, _ = nearest_neighbors(X, min(k, len(X) - 1), metric, backend)
+    dist, _ = _graph(X, neighbors, min(k, len(X) - 1), metric, backend)
     d = dist.astype(float).mean(1)
     n = len(d)
     score = (n - np.searchsorted(np.sort(d), d, 'right')) / (n - 1)      # share of the others that are more isolated

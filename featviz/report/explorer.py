@@ -148,7 +148,7 @@ def explorer_files(path: str | Path) -> dict[str, int]:
 _re_block = re.compile(r'<script type="application/(json|octet-stream)" id="([\w-]+)">(.*?)</script>', re.DOTALL)
 
 def read_explorer(path: str | Path) -> dict:
-    "The data inside an explorer page, decoded: its `meta`, per layer the arrays, and the scores (for tests and scripts)."
+    "The data inside an explorer page, decoded: its `meta`, per layer the arrays, the scores and the flags (for tests and scripts)."
     blocks = {i: (kind, body) for kind, i, body in _re_block.findall(Path(path).read_text())}
     if 'fv-meta' not in blocks: raise ExplorerError(f"{path} is not a featviz explorer page (no fv-meta block)")
     meta = json.loads(blocks['fv-meta'][1])
@@ -159,7 +159,8 @@ def read_explorer(path: str | Path) -> dict:
                               distances=dist(l), predictions=get(l['predictions']), misclassified=get(l['misclassified']),
                               isolated=get(l['isolated'])) for l in meta['layers']}
     scores = {s['name']: get(s['values']) / 65535 for s in meta.get('scores', [])}
-    return dict(meta=meta, labels=get(meta['labels']), layers=layers, scores=scores)
+    flags = {f['name']: get(f['values']).astype(bool) for f in meta.get('flags', [])}
+    return dict(meta=meta, labels=get(meta['labels']), layers=layers, scores=scores, flags=flags)
 
 def copy_explorer(path: str | Path, dest: str | Path) -> Path:
     "Copy the explorer page at `path` and its tiles into folder `dest` (e.g. the site); returns the copied page."
@@ -229,6 +230,18 @@ def _score_entries(scores, n, blocks) -> list[dict]:
     if len({s['name'] for s in out}) != len(out): raise ExplorerError(f"score names {list(scores)} repeat once converted to text")
     return out
 
+def _flag_entries(flags, n, blocks) -> list[dict]:
+    "Per-image flags `{name: (n,) bool}` (an audit's issues) as uint8 blocks, for the search `flag:NAME` and the tooltip."
+    if flags is None: return []
+    if not isinstance(flags, Mapping): raise ExplorerError("flags must be a dict {name: (n,) array of booleans}")
+    out = []
+    for name, v in flags.items():
+        a = _check_rows(v, n, f"flag {name!r}", dtype=None)
+        if a.ndim != 1 or a.dtype != bool: raise ExplorerError(f"flag {name!r} must be ({n},) booleans, got {a.dtype} {a.shape}")
+        if not str(name) or any(ch.isspace() for ch in str(name)): raise ExplorerError(f"flag name {name!r}: one word, searched as flag:NAME")
+        out.append(dict(name=str(name), values=blocks.add(a.astype(np.uint8), 'u1')))
+    return out
+
 # %% ../../nbs/foundation/report/explorer.ipynb #98693893
 def _write_tiles(folder: Path, pngs: list[bytes]) -> list[str]:
     "Write the sprite tiles into `folder` (names hold their content's hash) and remove stale ones; their page-relative URLs."
@@ -265,6 +278,7 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
                    isolation_threshold: float = 0.5, # a score above this flags an image as isolated
                    names: list[str] | None = None, # a caption per image (file names, ids); default "image #i"
                    scores: Mapping[str, np.ndarray] | None = None, # `{name: (n,)}` in [0, 1] for colour-by, e.g. a label-issue score
+                   flags: Mapping[str, np.ndarray] | None = None, # `{name: (n,) bool}` (an audit's issues): search `flag:NAME`
                    title: str = 'featviz explorer', # the page's title
                    wrong_label: str = 'misclassified', # the predictions' filter label
                    predicted_label: str = 'predicted', # the tooltip's words before a predicted class ('10 neighbours vote')
@@ -276,7 +290,7 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
     "Write an offline explorer page of `maps` (one per layer) with its image tiles beside it; returns the page's path."
     path = Path(path)
     if path.suffix.lower() not in ('.html', '.htm'): raise ExplorerError(f"explorer path {path} must end in .html")
-    if not isinstance(maps, Mapping) or not maps: raise ExplorerError("maps must be a non-empty dict {layer name: (n, 2) array}")
+    if not isinstance(maps, Mapping) or not maps: raise ExplorerError("maps must be a non-empty dict {layer: (n, 2) array}")
     layers = [str(l) for l in maps]
     if len(set(layers)) != len(layers): raise ExplorerError(f"layer names {layers} repeat once converted to text")
     pngs, layout = sprite_tiles(images, tile_size, thumb_size)
@@ -295,7 +309,8 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
     meta = dict(title=title, n=n, classes=classes, colours=class_palette(len(classes)),
                 labels=blocks.add(codes, 'u1' if len(classes) <= 256 else 'u2'),
                 names=None if names is None else [str(s) for s in names], zoom=max(1, 96 // max(layout['h'], layout['w'])),
-                max_thumbs=max_thumbs, scores=_score_entries(scores, n, blocks), predicted=predicted_label, layers=[])
+                max_thumbs=max_thumbs, scores=_score_entries(scores, n, blocks), flags=_flag_entries(flags, n, blocks),
+                predicted=predicted_label, layers=[])
     for l in layers:
         meta['layers'].append(_layer_entry(l, feats[l], given[l], given_d[l], preds[l], isos[l], xys[l], codes, classes, labels is not None,
                                            blocks, meta['labels']['dtype'], k, pca_dims, seed, n_jobs, isolation_threshold))

@@ -7,7 +7,7 @@ Docs: https://featviz.github.io/featviz/foundation/tool/audit.html.md"""
 
 # %% ../../nbs/foundation/tool/audit.ipynb #ac014ea4
 from __future__ import annotations
-import hashlib, html, io, json, time
+import hashlib, html, io, json, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
@@ -29,15 +29,17 @@ from ..engine.backbones import Backbone, check_layers, load_backbone
 from ..engine.features import FeatureCache, extract_features
 from ..engine.layers import LayerOutputs
 from ..analysis.audit import (calibrate_threshold, detection_quality, inject_label_noise, knn_disagreement, label_issues,
-                              leaks, near_duplicates, nearest_neighbors, oof_probabilities, outlier_scores, pair_similarity)
+                              leaks, near_duplicates, nearest_neighbors, oof_probabilities, outlier_scores, pair_similarity,
+                              perceptual_hash, hash_neighbors, reduce_features)
 from ..analysis.metrics import proportion_interval
 from ..report.plots import read_asset
 from .explore import ExploreError, check_writable, default_layers, item_names, pick_split, png_uri
 
 # %% auto #0
-__all__ = ['COPY_KINDS', 'ISSUES', 'COLUMNS', 'AuditError', 'subset_splits', 'split_features', 'image_table', 'pixel_digests',
-           'digest_groups', 'merge_groups', 'make_copy', 'copy_draws', 'near_threshold', 'label_audit', 'Audit',
-           'audit_table', 'counts', 'network_crops', 'find_duplicates', 'audit', 'summary', 'report_html']
+__all__ = ['COPY_KINDS', 'APPROX_FROM', 'ISSUES', 'COLUMNS', 'AuditError', 'subset_splits', 'split_features', 'image_table',
+           'pixel_hashes', 'pixel_digests', 'digest_groups', 'merge_groups', 'make_copy', 'copy_draws',
+           'distinct_sample', 'judge_threshold', 'near_threshold', 'label_audit', 'Audit', 'audit_table', 'counts',
+           'network_crops', 'near_search', 'hash_search', 'find_duplicates', 'audit', 'summary', 'report_html']
 
 # %% ../../nbs/foundation/tool/audit.ipynb #dcaeb86e
 class AuditError(ValueError):
@@ -78,21 +80,36 @@ def image_table(images: ImageSet, fsets: dict) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 # %% ../../nbs/foundation/tool/audit.ipynb #e27b24a3
+def _decode(images: ImageSet, split: str, i: int, ds=None) -> np.ndarray | None:
+    "Image `i` of `split` decoded at its own size (RGB; arrays as stored); None where it does not decode."
+    kind = images.kind(split)
+    try:
+        if kind == 'files': return load_image(images[split][i], None, 3)
+        if kind == 'array': return np.asarray(images[split][i])
+        img, _, ok, _ = (ds or images.dataset(split))[i]
+        return img.numpy() if ok else None
+    except DataError: return None
+
+def _phash(a: np.ndarray | None) -> np.ndarray | None:
+    "The perceptual hash of one decoded image, or None where it has no pixel layout a hash reads (or did not decode)."
+    if a is None: return None
+    try: return perceptual_hash([a])[0]
+    except ValueError: return None
+
+def pixel_hashes(images: ImageSet, split: str) -> tuple[list, list]:
+    "Per image of `split`, in one decoding pass: its BLAKE2b digest (exact copies) and its perceptual hash (near copies); None where unreadable."
+    ds = images.dataset(split) if images.kind(split) == 'dataset' else None
+    digests, phashes = [], []
+    for i in range(len(images[split])):
+        a = _decode(images, split, i, ds)
+        digests.append(None if a is None else
+                       hashlib.blake2b(str(a.shape).encode() + np.ascontiguousarray(a).tobytes(), digest_size=16).digest())
+        phashes.append(_phash(a))
+    return digests, phashes
+
 def pixel_digests(images: ImageSet, split: str) -> list[bytes | None]:
     "BLAKE2b digest of each image of `split` decoded at its own size (RGB; arrays as stored); None where it does not decode."
-    kind, items, out = images.kind(split), images[split], []
-    ds = images.dataset(split) if kind == 'dataset' else None
-    for i in range(len(items)):
-        try:
-            if kind == 'files': a = load_image(items[i], None, 3)
-            elif kind == 'array': a = np.asarray(items[i])
-            else:
-                img, _, ok, _ = ds[i]
-                a = img.numpy() if ok else None
-        except DataError: a = None
-        out.append(None if a is None else
-                   hashlib.blake2b(str(a.shape).encode() + np.ascontiguousarray(a).tobytes(), digest_size=16).digest())
-    return out
+    return pixel_hashes(images, split)[0]
 
 def digest_groups(digests: list) -> np.ndarray:
     "Group id per image whose digest another image shares (in order of first appearance); -1 for the rest and for None."
@@ -151,23 +168,45 @@ def copy_draws(n_images: int, n: int = 200, exclude=None, seed: int = 0) -> dict
         draws[name] = dict(half=np.sort(half), rows=rows, kinds=np.array(COPY_KINDS)[rng.permutation(np.arange(len(rows)) % 3)])
     return draws
 
+def distinct_sample(draws: dict, sample: int = 1000, seed: int = 0) -> dict:
+    "Per draw, a seeded sample of at most `sample` images of its half: the distinct side of the calibration."
+    rng = np.random.default_rng(seed)
+    return {name: np.sort(rng.choice(d['half'], min(sample, len(d['half'])), replace=False)) for name, d in draws.items()}
+
+def judge_threshold(draws: dict, pick: dict, copy_sim: dict, near_sim: dict, target_precision: float = 0.99, also=None) -> dict:
+    "Threshold from the calibration draw's similarities (copies vs the sample's nearest other image); its quality on the report draw."
+    weight = {name: len(d['half']) / len(pick[name]) for name, d in draws.items()}   # images each sampled one stands for
+    cal = calibrate_threshold(copy_sim['calibrate'], near_sim['calibrate'], target_precision, weight['calibrate'])
+    r, t = draws['report'], cal['threshold']
+    hit, false = copy_sim['report'] >= t, near_sim['report'] >= t
+    if also is not None: hit, false = hit | also[0], false | also[1]              # another detector's decisions, joined
+    tp, fp = int(hit.sum()), int(false.sum())
+    rep = dict(threshold=t, precision=tp / (tp + weight['report'] * fp) if tp + fp else float('nan'), recall=tp / len(hit),
+               false_positive_rate=fp / len(false), copies=len(hit), distinct=len(false), distinct_weight=weight['report'],
+               recall_by_kind={k: float(hit[r['kinds'] == k].mean()) for k in COPY_KINDS if (r['kinds'] == k).any()})
+    return dict(calibrate=cal, report=rep)
+
+def _near_threshold(X, draws, copies, target_precision=0.99, sample=1000, seed=0) -> tuple[dict, dict, dict]:
+    "`near_threshold`, and the similarities it judged: (result, copies' similarities, the sample's nearest) per draw."
+    pick = distinct_sample(draws, sample, seed)
+    sim = 1 - nearest_neighbors(X, 1, rows=np.concatenate([pick['calibrate'], pick['report']]))[0][:, 0].astype(float)
+    near = dict(calibrate=sim[:len(pick['calibrate'])], report=sim[len(pick['calibrate']):])
+    copy_sim = {name: pair_similarity(X[d['rows']], copies[name]) for name, d in draws.items()}
+    return judge_threshold(draws, pick, copy_sim, near, target_precision), copy_sim, near
+
 def near_threshold(X: np.ndarray,           # features (N, D) of every image searched, one layer
                    draws: dict,             # `copy_draws`
                    copies: dict,            # per draw name, the features of its copies, row for row
-                   target_precision: float = 0.99) -> dict:
+                   target_precision: float = 0.99,
+                   sample: int = 1000,      # distinct side: the nearest other image of at most this many images per half
+                   seed: int = 0            # draws that sample
+                  ) -> dict:
     "Threshold from the calibration draw; its precision, recall (also per kind of copy) and false-positive rate on the report draw."
-    nearest = 1 - nearest_neighbors(X, 1)[0][:, 0].astype(float)
-    c = draws['calibrate']
-    cal = calibrate_threshold(pair_similarity(X[c['rows']], copies['calibrate']), nearest[c['half']], target_precision)
-    r, t = draws['report'], cal['threshold']
-    sc, sd = pair_similarity(X[r['rows']], copies['report']), nearest[r['half']]
-    tp, fp = int((sc >= t).sum()), int((sd >= t).sum())
-    rep = dict(threshold=t, precision=tp / (tp + fp) if tp + fp else float('nan'), recall=tp / len(sc),
-               false_positive_rate=fp / len(sd), copies=len(sc), distinct=len(sd),
-               recall_by_kind={k: float((sc[r['kinds'] == k] >= t).mean()) for k in COPY_KINDS if (r['kinds'] == k).any()})
-    return dict(calibrate=cal, report=rep)
+    return _near_threshold(X, draws, copies, target_precision, sample, seed)[0]
 
 # %% ../../nbs/foundation/tool/audit.ipynb #1b901bec
+APPROX_FROM = 20_000   # from this many images on, neighbour graphs use faiss's inverted-file index (see `nearest_neighbors`)
+
 def _noise_trial(X, y, rate, folds, pca, seed):
     y_n, truth = inject_label_noise(y, rate, seed=seed)
     return y_n, truth, oof_probabilities(X, y_n, folds, seed, pca=pca if X.shape[1] > pca else None)
@@ -175,31 +214,37 @@ def _noise_trial(X, y, rate, folds, pca, seed):
 def label_audit(feats: dict[str, np.ndarray],  # per layer, features (N, D) of the split's images
                 y: np.ndarray,                 # their labels
                 rate: float = 0.1,             # share of labels flipped in the two noise draws
-                folds: int = 5, k: int = 10, pca: int = 128, seed: int = 0) -> dict:
-    "The layer chosen on one noise draw, the detectors' quality on another, and the label issues of the given labels."
-    choice, notes = {}, []
+                folds: int = 5, k: int = 10, pca: int = 128, seed: int = 0,
+                trial_rows: int = 10_000,      # the two noise draws use a seeded sample of at most this many images
+                approx: int | None = APPROX_FROM) -> dict:
+    "The layer chosen on one noise draw, the detectors' quality on another (both on a sample), the given labels' issues, the kNN graph."
+    choice, notes, n = {}, [], len(y)
+    sub = np.sort(np.random.default_rng(seed).choice(n, min(n, trial_rows), replace=False))
+    ys = y[sub]
     for l, X in feats.items():
         try:
-            y_n, truth, oof = _noise_trial(X, y, rate, folds, pca, seed + 1)
+            y_n, truth, oof = _noise_trial(X[sub], ys, rate, folds, pca, seed + 1)
             choice[l] = detection_quality(label_issues(oof.probs, y_n, classes=oof.classes).is_issue, truth)['f1']
         except ValueError as e: choice[l] = float('nan'); notes.append(f"{l}: no noise trial ({e})")
     names = list(feats)
     layer = max(names, key=lambda l: (np.nan_to_num(choice[l], nan=-1.0), names.index(l)))
-    X, kk = feats[layer], min(k, len(y) - 1)
+    X, kk = feats[layer], min(k, len(sub) - 1)
     quality = {}
     try:
-        y_n, truth, oof = _noise_trial(X, y, rate, folds, pca, seed + 2)
+        y_n, truth, oof = _noise_trial(X[sub], ys, rate, folds, pca, seed + 2)
         tables = {'confident learning': label_issues(oof.probs, y_n, classes=oof.classes, seed=seed),
                   'argmax baseline': label_issues(oof.probs, y_n, 'argmax', classes=oof.classes, seed=seed),
-                  'kNN vote': knn_disagreement(X, y_n, k=kk, seed=seed)}
+                  'kNN vote': knn_disagreement(X[sub], y_n, k=kk, seed=seed)}
         quality = {name: detection_quality(t.is_issue, truth, t.score) for name, t in tables.items()}
     except ValueError as e: notes.append(f"no report draw ({e})")
     try: oof = oof_probabilities(X, y, folds, seed, pca=pca if X.shape[1] > pca else None)
     except ValueError as e: raise AuditError(f"label issues: {e}") from None
     issues = label_issues(oof.probs, y, classes=oof.classes, seed=seed)
-    knn = knn_disagreement(X, y, k=kk, seed=seed)
+    graph = nearest_neighbors(X, min(k, n - 1), approx=approx)
+    knn = knn_disagreement(X, y, k=min(k, n - 1), seed=seed, neighbors=graph)
     issues['knn_score'], issues['knn_suggested'] = knn.score, knn.suggested_label
-    return dict(layer=layer, choice=choice, quality=quality, issues=issues, rate=rate, notes=notes + ([oof.note] if oof.note else []))
+    return dict(layer=layer, choice=choice, quality=quality, issues=issues, rate=rate, trial_rows=len(sub), graph=graph,
+                notes=notes + ([oof.note] if oof.note else []))
 
 # %% ../../nbs/foundation/tool/audit.ipynb #3e4aa8f1
 ISSUES = ('leak', 'label', 'duplicate', 'outlier')
@@ -257,7 +302,8 @@ def audit_table(images: pd.DataFrame, split_rows: np.ndarray, classes, issues, o
     o = outliers[outliers.is_issue]
     add(split_rows[o.index.to_numpy()], 'outlier', o.score)
     dup = np.flatnonzero(groups >= 0)
-    near_score = np.ones(len(images)) if near is None else near.score.sort_index().to_numpy()
+    near_score = (np.ones(len(images)) if near is None else near.score.sort_index().to_numpy() if isinstance(near, pd.DataFrame)
+                  else np.asarray(near, float))      # a near table, or a score per image
     score = np.where(exact[dup] >= 0, 0.0, near_score[dup])
     add(dup, np.where(np.isin(groups[dup], list(leak_groups)), 'leak', 'duplicate'), score, group=groups[dup])
     t = pd.concat(parts, ignore_index=True)[COLUMNS]
@@ -303,38 +349,145 @@ def _nonzero(X: np.ndarray) -> np.ndarray:
     return X if not zero.any() else np.where(zero[:, None], np.float32(1e-6), X)
 
 # %% ../../nbs/foundation/tool/audit.ipynb #3f6e9296
-def find_duplicates(images: ImageSet, table: pd.DataFrame, feats: dict, bb: Backbone, layers: list[str], n_copies: int = 200,
-                    target_precision: float = 0.99, k: int = 5, bs: int = 64, device=None, seed: int = 0) -> dict:
-    "Exact groups (pixel digests); per layer, raw and centred, a near-duplicate threshold calibrated on copies; near groups of the best; merged."
-    dig = {sp: pixel_digests(images, sp) for sp in images.splits}
-    exact = digest_groups([dig[sp][i] for sp, i in zip(table.split, table['index'])])
-    out = dict(exact=exact, near=None, groups=exact.copy(), layer=None, calibration={}, notes=[])
-    try: draws = copy_draws(len(table), n_copies, np.flatnonzero(exact >= 0), seed)
-    except AuditError as e: out['notes'].append(f"near duplicates not searched: {e}"); return out
-    rng = np.random.default_rng(seed)
-    made = {}
-    for name, d in draws.items():
-        crops = network_crops(images, table, d['rows'], bb)
-        made[name] = np.stack([make_copy(c, kind, rng) for c, kind in zip(crops, d['kinds'])])
-    fs = extract_features(LayerOutputs(bb.model, layers), np.concatenate(list(made.values())), preprocess=bb.preprocess,
-                          pool='avg', bs=bs, device=device, progress=False)
-    n_cal = len(made['calibrate'])
-    for l in layers:
+def _variants(red: tuple, C: np.ndarray | None = None) -> dict:
+    "Raw and centred projections of a layer's reduced features (`reduce_features`), or of new features `C` (the copies)."
+    mean, axes, Z = red
+    Zc = Z if C is None else (np.asarray(C, np.float32) - mean) @ axes.T
+    return {False: _nonzero(Zc + mean @ axes.T), True: _nonzero(Zc)}
+
+def near_search(reduced: dict,             # per layer, `reduce_features` of every image searched (all splits)
+                draws: dict,               # `copy_draws`
+                copy_feats: dict,          # per layer, features of the draws' copies: calibration draw first, then report
+                target_precision: float = 0.99, k: int = 5, seed: int = 0,
+                approx: int | None = APPROX_FROM,
+                shared: dict | None = None # (layer, centred) -> a neighbour graph of those features already computed
+               ) -> dict:
+    "Per layer, raw and centred, a threshold calibrated on the copies; near-duplicate groups of the variant that keeps most."
+    out, n_cal, sims = dict(near=None, layer=None, calibration={}, notes=[], sims=None), len(draws['calibrate']['rows']), {}
+    for l, red in reduced.items():
+        X, C = _variants(red), _variants(red, copy_feats[l])
         for centred in (False, True):           # cosine of the features, or of their deviations from the set's mean
-            mu = feats[l].mean(0) if centred else 0
-            C = _nonzero(np.asarray(fs[l], dtype=np.float32) - mu)
-            try: cal = near_threshold(_nonzero(feats[l] - mu), draws, {'calibrate': C[:n_cal], 'report': C[n_cal:]}, target_precision)
+            try: cal, cs, ns = _near_threshold(X[centred], draws, {'calibrate': C[centred][:n_cal], 'report': C[centred][n_cal:]},
+                                               target_precision, seed=seed)
             except ValueError as e: out['notes'].append(f"{l}{' centred' if centred else ''}: no threshold ({e})"); continue
             out['calibration'][f"{l} centred" if centred else l] = cal | dict(layer=l, centred=centred)
+            sims[(l, centred)] = (cs, ns)
     if not out['calibration']:
         out['notes'].append("near duplicates not searched: no layer separates copies from distinct images at the target precision")
         return out
     cal, names = out['calibration'], list(out['calibration'])
-    out['layer'] = max(names, key=lambda n: (cal[n]['calibrate']['recall'], -names.index(n)))
-    X = feats[cal[out['layer']]['layer']]
-    X = X - X.mean(0) if cal[out['layer']]['centred'] else X
-    out['near'] = near_duplicates(_nonzero(X), cal[out['layer']]['calibrate']['threshold'], k=k, seed=seed)
-    out['groups'] = merge_groups(exact, out['near'].group.sort_index().to_numpy())
+    out['layer'] = best = max(names, key=lambda n: (cal[n]['calibrate']['recall'], -names.index(n)))
+    key = (cal[best]['layer'], cal[best]['centred'])
+    X = _variants(reduced[key[0]])[key[1]]
+    kk = min(k, len(X) - 1)
+    graph = (shared or {}).get(key)
+    if graph is None or graph[0].shape[1] < kk: graph = nearest_neighbors(X, kk, approx=approx)
+    out['near'] = near_duplicates(X, cal[best]['calibrate']['threshold'], k=kk, seed=seed, neighbors=graph)
+    out['sims'] = sims[key]                     # the chosen variant's similarities, to judge it joined with the hash
+    return out
+
+# %% ../../nbs/foundation/tool/audit.ipynb #4a5b6c02
+def _link_groups(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    "Group id per image from links a[i] - b[i] (connected components); -1 for images without a link."
+    _, comp = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
+    size = np.bincount(comp)[comp]
+    group = np.full(n, -1, dtype=np.int64)
+    group[size > 1] = np.unique(comp[size > 1], return_inverse=True)[1]
+    return group
+
+def hash_search(codes: list,               # per image searched, its perceptual hash ((8,) uint8) or None
+                draws: dict,               # `copy_draws`
+                copy_codes: dict,          # per draw name, the perceptual hashes of its copies (None: not made), row for row
+                target_precision: float = 0.99, k: int = 5, sample: int = 1000, seed: int = 0,
+                copy_like=None             # (rows, rows) -> bool per pair: the other detector calls the pair a copy (None: no check)
+               ) -> dict:
+    "A Hamming threshold calibrated on the copies (similarity = 1 - bits apart / 64), judged on the report draw; the groups it links."
+    n, ok = len(codes), np.array([c is not None for c in codes])
+    out = dict(calibration=None, group=np.full(n, -1, dtype=np.int64), score=np.ones(n), sims=None, pick=None, notes=[])
+    sub = np.flatnonzero(ok)
+    if len(sub) < 3: out['notes'].append("perceptual hash: fewer than 3 images hashed"); return out
+    C = np.stack([c if c is not None else np.zeros(8, np.uint8) for c in codes])
+    pos = np.full(n, -1); pos[sub] = np.arange(len(sub))
+    copy_sim = {name: np.array([1 - np.unpackbits(C[i] ^ c).sum() / 64 if ok[i] and c is not None else 0.0
+                                for i, c in zip(d['rows'], copy_codes[name])]) for name, d in draws.items()}
+    pick = distinct_sample(draws, sample, seed)
+    def nearest(rows):                          # each sampled image's similarity to its nearest other hash (0: no hash), and which
+        s, j, good = np.zeros(len(rows)), rows.copy(), ok[rows]
+        if good.any():
+            d, i = hash_neighbors(C[sub], 1, rows=pos[rows[good]]); s[good], j[good] = 1 - d[:, 0] / 64, sub[i[:, 0]]
+        return s, j
+    near, kept = {}, {}
+    for name, p in pick.items():                # a pair both detectors call a copy is a duplicate of the set, not a false positive
+        near[name], j = nearest(p)
+        kept[name] = ~copy_like(p, j) | (j == p) if copy_like is not None else np.ones(len(p), bool)
+        pick[name], near[name] = p[kept[name]], near[name][kept[name]]
+    try: cal = judge_threshold(draws, pick, copy_sim, near, target_precision)
+    except ValueError as e: out['notes'].append(f"perceptual hash: no threshold ({e})"); return out
+    dist, idx = hash_neighbors(C[sub], min(k, len(sub) - 1))
+    sim = 1 - dist / 64
+    linked = sim >= cal['calibrate']['threshold']
+    out['group'][sub] = _link_groups(len(sub), np.repeat(np.arange(len(sub)), sim.shape[1])[linked.ravel()], idx[linked])
+    out['score'][sub] = 1 - sim[:, 0]
+    cal['calibrate']['left_out_as_duplicates'], cal['report']['left_out_as_duplicates'] = (int((~kept[k]).sum()) for k in ('calibrate', 'report'))
+    return out | dict(calibration=cal, sims=(copy_sim, near), pick=pick, kept=kept)
+
+# %% ../../nbs/foundation/tool/audit.ipynb #3f6e9298
+def _own_copies(images: ImageSet, table: pd.DataFrame, d: dict, rng) -> list:
+    "Copies of a draw's images made at their own stored size, as a set's real copies are made; None where one cannot be made."
+    out = []
+    for i, kind in zip(d['rows'], d['kinds']):
+        a = _decode(images, table.split.iloc[i], int(table['index'].iloc[i]))
+        try: out.append(None if a is None else make_copy(np.asarray(a), kind, rng))
+        except (ValueError, TypeError): out.append(None)
+    return out
+
+def _copy_features(copies: list, bb: Backbone, layers: list[str], settings: Settings | None, bs: int, device) -> dict:
+    "Features of images of any sizes, decoded and preprocessed as the set's own (written as PNG files: lossless)."
+    with tempfile.TemporaryDirectory() as tmp:
+        for j, c in enumerate(copies): Image.fromarray(c).save(Path(tmp)/f"{j:06d}.png")
+        cs = load_images(tmp, name='copies')
+        if len(cs[cs.splits[0]]) != len(copies): raise AuditError("a generated copy did not decode: report this as a bug")
+        fs = split_features(cs, bb, layers, None, get_settings(settings), bs, device=device)[cs.splits[0]]
+    return {l: np.asarray(fs[l]) for l in layers}
+
+# %% ../../nbs/foundation/tool/audit.ipynb #3f6e9297
+def find_duplicates(images: ImageSet, table: pd.DataFrame, reduced: dict, bb: Backbone, layers: list[str], n_copies: int = 200,
+                    target_precision: float = 0.99, k: int = 5, bs: int = 64, device=None, seed: int = 0,
+                    approx: int | None = APPROX_FROM, shared: dict | None = None, settings: Settings | None = None) -> dict:
+    "Exact groups (pixel digests); near groups of the features (`near_search`) and of the perceptual hash (`hash_search`); all merged."
+    px = {sp: pixel_hashes(images, sp) for sp in images.splits}
+    exact = digest_groups([px[sp][0][i] for sp, i in zip(table.split, table['index'])])
+    out = dict(exact=exact, near=None, groups=exact.copy(), near_score=np.ones(len(table)), layer=None, calibration={}, notes=[])
+    try: draws = copy_draws(len(table), n_copies, np.flatnonzero(exact >= 0), seed)
+    except AuditError as e: out['notes'].append(f"near duplicates not searched: {e}"); return out
+    rng = np.random.default_rng(seed)
+    own = {name: _own_copies(images, table, d, rng) for name, d in draws.items()}   # one copy per drawn image, for both detectors
+    if all(c is not None for v in own.values() for c in v):
+        fs = _copy_features(own['calibrate'] + own['report'], bb, layers, settings, bs, device)
+    else:                                       # an image without a stored pixel layout (a Dataset's tensors): copies of the crops
+        made = np.concatenate([np.stack([make_copy(c, kind, rng) for c, kind in zip(network_crops(images, table, d['rows'], bb), d['kinds'])])
+                               for d in draws.values()])
+        fs = extract_features(LayerOutputs(bb.model, layers), made, preprocess=bb.preprocess, pool='avg', bs=bs, device=device, progress=False)
+    out |= near_search(reduced, draws, {l: fs[l] for l in layers}, target_precision, k, seed, approx, shared)
+    copy_like = None
+    if out['sims'] is not None:                 # the features call a pair a copy: as close as 95 % of the calibration draw's copies
+        c = out['calibration'][out['layer']]
+        Xf, q = _variants(reduced[c['layer']])[c['centred']], np.quantile(out['sims'][0]['calibrate'], 0.05)
+        copy_like = lambda a, b: pair_similarity(Xf[a], Xf[b]) >= q
+    hs = hash_search([px[sp][1][i] for sp, i in zip(table.split, table['index'])], draws,
+                     {name: [_phash(c) for c in v] for name, v in own.items()}, target_precision, k, seed=seed, copy_like=copy_like)
+    out['notes'] += hs['notes']
+    if hs['calibration']:
+        out['calibration']['perceptual hash'] = hs['calibration'] | dict(layer=None, centred=None)
+        if out['sims'] is not None:             # the two detectors joined: an image pair either one links (same images judged)
+            t, (fc, fn) = out['calibration'][out['layer']]['calibrate']['threshold'], out['sims']
+            also = (fc['report'] >= t, fn['report'][hs['kept']['report']] >= t)
+            j = judge_threshold(draws, hs['pick'], *hs['sims'], target_precision, also=also)
+            out['calibration']['features or hash'] = dict(report=j['report'] | dict(threshold=None), layer=None, centred=None)
+    near_groups = [] if out['near'] is None else [out['near'].group.sort_index().to_numpy()]
+    out['groups'] = merge_groups(exact, *near_groups, hs['group'])
+    feat_score = np.ones(len(table)) if out['near'] is None else out['near'].score.sort_index().to_numpy()
+    out['near_score'] = np.minimum(feat_score, hs['score'])
     return out
 
 # %% ../../nbs/foundation/tool/audit.ipynb #861de317
@@ -357,6 +510,26 @@ def _skipped(images: ImageSet, fsets: dict) -> pd.DataFrame:
     "Every file that could not be read or decoded, with the reason, as explore lists them."
     failed = {sk.path: sk.reason for sk in list(images.skipped) + [f for fs in fsets.values() for f in fs.failed]}
     return pd.DataFrame([dict(path=p, reason=r) for p, r in failed.items()], columns=['path', 'reason'])
+
+# %% ../../nbs/foundation/tool/audit.ipynb #d2a1c0de
+def _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, n_copies, target_precision, bs, device, seed, timed, settings=None) -> dict:
+    "The detectors on the features of every readable image: reduced once, one neighbour graph for the vote, the outliers and (one split) the near search."
+    red = timed('reduce', lambda: {l: reduce_features(_nonzero(X), seed=seed) for l, X in feats.items()})
+    lab, kk, notes = None, min(k, len(split_rows) - 1), {}
+    if images.labelled:
+        y = table.label.to_numpy()[split_rows]
+        lab = timed('label issues', lambda: label_audit({l: _nonzero(r[2][split_rows]) for l, r in red.items()}, y, noise_rate, folds, k, seed=seed))
+    else:
+        notes['labels'] = ("no label issues: the set is unlabelled (a flat folder, or arrays without labels), and a wrong label can "
+                           "only be found against a label; duplicates, leaks and outliers need none")
+    out_layer = lab['layer'] if lab else layers[-1]
+    Zo = _nonzero(red[out_layer][2][split_rows])
+    graph = lab['graph'] if lab else timed('neighbours', lambda: nearest_neighbors(Zo, kk, approx=APPROX_FROM))
+    outl = timed('outliers', lambda: outlier_scores(Zo, k=kk, seed=seed, neighbors=graph))
+    shared = {(out_layer, True): graph} if len(split_rows) == len(table) else None   # one split: the same rows, one graph
+    dup = timed('duplicates', lambda: find_duplicates(images, table, red, bb, layers, n_copies, target_precision, bs=bs, device=device,
+                                                      seed=seed, shared=shared, settings=settings))
+    return dict(lab=lab, outl=outl, dup=dup, out_layer=out_layer, notes=notes)
 
 # %% ../../nbs/foundation/tool/audit.ipynb #79e9fbcb
 def _thumbs(images, table, a_table, bb, t: int, top: int) -> dict:
@@ -403,23 +576,17 @@ def audit(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a torc
     if len(split_rows) < 3: raise AuditError(f"only {len(split_rows)} readable image(s) in {images.name}/{split}: the audit needs at least 3")
     notes = dict(split=split, images=f"{len(table):,} readable images in {len(images.splits)} split(s) of {images.name}; label issues "
                  f"and outliers in {split!r} ({len(split_rows):,})" + (f"; at most {max_images} per split (seed {seed})" if max_images else ''))
-    dup = timed('duplicates', lambda: find_duplicates(images, table, feats, bb, layers, n_copies, target_precision, bs=bs, device=device, seed=seed))
-    lab = None
-    if images.labelled:
-        y = table.label.to_numpy()[split_rows]
-        lab = timed('label issues', lambda: label_audit({l: _nonzero(X[split_rows]) for l, X in feats.items()}, y, noise_rate, folds, k, seed=seed))
-    else:
-        notes['labels'] = ("no label issues: the set is unlabelled (a flat folder, or arrays without labels), and a wrong label can "
-                           "only be found against a label; duplicates, leaks and outliers need none")
-    out_layer = lab['layer'] if lab else layers[-1]
-    Xo = feats[out_layer][split_rows]
-    outl = timed('outliers', lambda: outlier_scores(_nonzero(Xo - Xo.mean(0)), k=min(k, len(split_rows) - 1), seed=seed))
+    d = _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, n_copies, target_precision, bs, device, seed, timed, s)
+    del feats
+    lab, outl, dup, out_layer = d['lab'], d['outl'], d['dup'], d['out_layer']
+    notes |= d['notes']
     lk = leaks(dup['groups'], table.split.to_numpy())
-    t = audit_table(table, split_rows, images.classes, lab['issues'] if lab else None, outl, dup['groups'], dup['exact'], dup['near'], set(lk.group))
+    t = audit_table(table, split_rows, images.classes, lab['issues'] if lab else None, outl, dup['groups'], dup['exact'], dup['near_score'], set(lk.group))
     notes |= dict(layers=dict(labels=lab['layer'] if lab else None, near_duplicates=dup['layer'], outliers=out_layer),
                   warnings=dup['notes'] + (lab['notes'] if lab else []))
     settings = dict(model=bb.name, weights=display_path(bb.weights), layers=layers, size=bb.size, split=split, max_images=max_images,
-                    seed=seed, k=k, folds=folds, noise_rate=noise_rate, n_copies=n_copies, target_precision=target_precision)
+                    seed=seed, k=k, folds=folds, noise_rate=noise_rate, n_copies=n_copies, target_precision=target_precision,
+                    reduced_to=128, trial_rows=lab['trial_rows'] if lab else None, approximate_from=APPROX_FROM)
     thumbs = timed('thumbnails', lambda: _thumbs(images, table, t, bb, thumb_size, top))
     return Audit(images.name, images.source, bb.name, bb.weights, layers, split, bb.size, images.classes, t, table, dup['groups'],
                  lab['issues'] if lab else None, outl, dup['near'], lk, dup['calibration'], dict(lab['quality'], rate=noise_rate, choice=lab['choice']) if lab else {},
@@ -487,6 +654,10 @@ def report_html(a: Audit) -> str:
     near = (f"<p>Threshold {cal['calibrate']['threshold']:.4f} (cosine), set on {cal['calibrate']['copies']} generated copies; on "
             f"{cal['report']['copies']} other copies and {cal['report']['distinct']} other images: recall {cal['report']['recall']:.3f}, "
             f"false-positive rate {cal['report']['false_positive_rate']:.4f}.</p>") if cal else '<p>no near-duplicate threshold (see notes)</p>'
+    for name, what in (('perceptual hash', 'Perceptual hash (pixels)'), ('features or hash', 'Either detector')):
+        if (r := a.calibration.get(name, {}).get('report')):
+            near += (f"<p>{what}: on the report draw recall {r['recall']:.3f}, false-positive rate {r['false_positive_rate']:.4f}"
+                     + (f" (Hamming threshold {64 * (1 - r['threshold']):.1f} bits of 64)" if r['threshold'] is not None else '') + ".</p>")
     quality = (_table({k: v for k, v in a.label_quality.items() if isinstance(v, dict) and 'f1' in v}, ['precision', 'recall', 'f1', 'auroc'])
                if a.label_quality else '')
     lab = a.table[a.table.issue == 'label'].head(24)

@@ -35,9 +35,10 @@ from ..analysis.cka import cka_matrix
 from ..report.explorer import build_explorer
 
 # %% auto #0
-__all__ = ['ExploreError', 'default_layers', 'check_writable', 'probe_accuracy', 'probe_predictions', 'confused_pairs',
-           'rank_isolated', 'confused_examples', 'shown_path', 'Exploration', 'pick_split', 'item_names', 'model_tags',
-           'explore', 'neighbour_vote', 'silhouette_reading', 'metric_guide', 'png_uri', 'demo_folder']
+__all__ = ['AUDIT_ISSUES', 'ExploreError', 'default_layers', 'check_writable', 'probe_accuracy', 'probe_predictions',
+           'confused_pairs', 'rank_isolated', 'confused_examples', 'shown_path', 'Exploration', 'pick_split',
+           'item_names', 'model_tags', 'explore', 'neighbour_vote', 'silhouette_reading', 'metric_guide', 'png_uri',
+           'audit_overlay', 'demo_folder']
 
 # %% ../../nbs/foundation/tool/explore.ipynb #5258412f
 class ExploreError(ValueError):
@@ -546,8 +547,59 @@ def _skipped_html(ex: Exploration, show: int = 10) -> str:
     ul = lambda rows: '<ul class="skipped">' + ''.join(rows) + '</ul>'
     return ul(li[:show]) + (f"<details><summary>{len(li) - show:,} more</summary>{ul(li[show:])}</details>" if len(li) > show else '')
 
+# %% ../../nbs/foundation/tool/explore.ipynb #a7e8f902
+AUDIT_ISSUES = ('label', 'duplicate', 'leak', 'outlier')
+
+def _audit_table(audit) -> tuple[pd.DataFrame, Path | None]:
+    "An audit's table of flagged images, and its report page when it has one on disk."
+    if isinstance(audit, pd.DataFrame): return audit, None
+    if isinstance(audit, (str, Path)):
+        p = Path(audit)
+        csv = p if p.suffix.lower() == '.csv' else p/'audit.csv'
+        if not csv.exists(): raise ExploreError(f"no audit at {p}: pass the folder `featviz audit` wrote (it holds audit.csv) or an Audit")
+        t = pd.read_csv(csv, dtype={'path': str, 'split': str}, keep_default_na=False)
+        if not {'path', 'split', 'issue', 'score'} <= set(t.columns): raise ExploreError(f"{csv} is not an audit.csv: its columns are {list(t.columns)}")
+        return t, (csv.parent/'report.html' if (csv.parent/'report.html').exists() else None)
+    if not isinstance(getattr(audit, 'table', None), pd.DataFrame): raise ExploreError("audit= takes a folder, an audit.csv (or its table) or an Audit")
+    return audit.table, None
+
+def audit_overlay(names: list[str], # the explored images' names (`Exploration.names`), as the audit lists them in `path`
+                  split: str,       # the explored split
+                  audit             # an `Audit`, the folder `featviz audit` wrote, its audit.csv, or that table
+                 ) -> dict:
+    "An audit's issues as explorer flags `{issue: (n,) bool}`, its label quality as a colour-by score, its report page."
+    t, report = _audit_table(audit)
+    pos = {str(n): i for i, n in enumerate(names)}
+    t = t[t.split.astype(str) == str(split)]
+    rows = t.path.astype(str).map(pos)
+    hit = rows.notna().to_numpy()
+    flags = {}
+    for issue in AUDIT_ISSUES:
+        m = np.zeros(len(names), bool); m[rows[hit & (t.issue == issue).to_numpy()].astype(int).to_numpy()] = True
+        if m.any(): flags[issue] = m
+    scores, li = {}, getattr(audit, 'label_issues', None)
+    if li is not None and getattr(audit, 'split', None) == split:        # every audited image of the split has its quality
+        s, own = np.ones(len(names)), audit.images.path[audit.images.split == split].astype(str).map(pos).to_numpy()
+        q = li.score.sort_index().to_numpy(); ok = ~pd.isna(own)
+        s[own[ok].astype(int)] = q[ok]; scores['audit label quality'] = s
+    elif 'label' in flags:
+        s, lab = np.ones(len(names)), hit & (t.issue == 'label').to_numpy()
+        s[rows[lab].astype(int).to_numpy()] = t.score[lab].astype(float).clip(0, 1).to_numpy()
+        scores['audit label quality (flagged; others 1)'] = s
+    return dict(flags=flags, scores=scores, report=report, matched=int(len(set(rows[hit].astype(int)))), listed=len(t))
+
+def _audit_html(ov: dict, page: Path) -> str:
+    "The report's paragraph on the audit of the same set: a link to its page, and what the maps show of it."
+    e = html.escape
+    link = f'<a href="{e(os.path.relpath(ov["report"], page.parent))}">its report</a>' if ov['report'] else 'run in this session'
+    counts = ', '.join(f"{int(m.sum())} {k}" for k, m in ov['flags'].items()) or 'none'
+    colour = f"colour by <i>{e(next(iter(ov['scores'])))}</i>" if ov['scores'] else 'no label-quality colour (no label issues)'
+    return (f"<h2>Audit</h2><p>The audit of this set ({link}) lists {ov['listed']} flagged row(s) of this split; {ov['matched']} of "
+            f"these images are on the maps ({counts}): on the maps page search <code>flag:label</code> (or <code>flag:duplicate</code>, "
+            f"<code>flag:leak</code>, <code>flag:outlier</code>), or {colour}.</p>")
+
 # %% ../../nbs/foundation/tool/explore.ipynb #4f28fe48
-def _report(ex: Exploration, maps_name: str, files: list[str] = ()) -> str:
+def _report(ex: Exploration, maps_name: str, files: list[str] = (), audit: str = '') -> str:
     e = html.escape
     model = ' vs '.join(f"{t}: {m['model']} ({display_path(m['weights'])})" for t, m in ex.models.items()) or f"{ex.model} ({display_path(ex.weights)})"
     meta = dict(images=ex.notes['images'], source=shown_path(ex.source), model=model, layers=', '.join(ex.layers),
@@ -567,15 +619,16 @@ def _report(ex: Exploration, maps_name: str, files: list[str] = ()) -> str:
               "<h2>Time per step</h2>", ex.timings.to_html(index=False, float_format=lambda v: f"{v:.2f}"),
               "<h2>Settings</h2><dl>" + ''.join(f"<dt>{e(k)}</dt><dd>{e(str(v))}</dd>" for k, v in meta.items()) + '</dl>']
     if files: parts.append("<h2>Files for programs</h2><ul>" + ''.join(f'<li><a href="{e(f)}">{e(f)}</a></li>' for f in files) + '</ul>')
-    parts.append("<p>Wrong labels, duplicates, leaks between splits and outliers of this set: <code>featviz audit</code> with the "
+    parts.append(audit or "<p>Wrong labels, duplicates, leaks between splits and outliers of this set: <code>featviz audit</code> with the "
                  "same path and options, which reads these cached features (<code>featviz.tool.audit</code>).</p>")
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>featviz explore: {e(ex.name)}</title>'
             f'<style>{_REPORT_CSS}</style></head><body>' + '\n'.join(parts) + '</body></html>')
 
 @patch_to(Exploration)
-def to_html(self, path: str | Path, n_jobs: int | None = 1) -> Path:
-    "Write the report page `path`, its maps page `<stem>-maps.html` and the CSV files (`to_csv`) beside it; returns `path`."
+def to_html(self, path: str | Path, n_jobs: int | None = 1, audit=None) -> Path:
+    "Write the report page `path`, its maps page `<stem>-maps.html` and the CSV files beside it (with `audit`'s flags and link); returns `path`."
     path = Path(path)
+    ov = audit_overlay(self.names, self.split, audit) if audit is not None else dict(flags=None, scores=None)
     if path.suffix.lower() not in ('.html', '.htm'): raise ExploreError(f"report path {path} must end in .html")
     path.parent.mkdir(parents=True, exist_ok=True)
     maps = path.with_name(path.stem + '-maps.html')
@@ -583,9 +636,10 @@ def to_html(self, path: str | Path, n_jobs: int | None = 1) -> Path:
     k = next(iter(self.neighbours.values())).shape[1] if self.neighbours else 10      # the vote's voters, for the tooltip
     build_explorer(maps, self.maps, self.thumbs, self.labels, self.classes, features=self.features, predictions=preds,
                    names=[Path(n).name for n in self.names], title=f"featviz explore: {self.name} ({' vs '.join(self.models) or self.model})",
-                   thumb_size=None, n_jobs=n_jobs, wrong_label='neighbours disagree', predicted_label=f'{k} neighbours vote', start_layer=self.findings().get('best'))
+                   thumb_size=None, n_jobs=n_jobs, wrong_label='neighbours disagree', predicted_label=f'{k} neighbours vote',
+                   start_layer=self.findings().get('best'), flags=ov['flags'], scores=ov['scores'])
     csvs = self.to_csv(path.parent)
-    with atomic_write(path, 'w') as f: f.write(_report(self, maps.name, [c.name for c in csvs.values()]))
+    with atomic_write(path, 'w') as f: f.write(_report(self, maps.name, [c.name for c in csvs.values()], _audit_html(ov, path) if audit is not None else ''))
     return path
 
 # %% ../../nbs/foundation/tool/explore.ipynb #07d9e315
@@ -616,9 +670,9 @@ def to_csv(self, folder: str | Path) -> dict[str, Path]:
     return out
 
 @patch_to(Exploration)
-def save(self, folder: str | Path, n_jobs: int | None = 1) -> dict[str, Path]:
-    "Write the report (`report.html`), its maps page and the CSV files into `folder`; returns every path by name."
-    report = self.to_html(Path(folder)/'report.html', n_jobs=n_jobs)
+def save(self, folder: str | Path, n_jobs: int | None = 1, audit=None) -> dict[str, Path]:
+    "Write the report (`report.html`), its maps page (with `audit`'s flags: `audit_overlay`) and the CSV files into `folder`; returns every path by name."
+    report = self.to_html(Path(folder)/'report.html', n_jobs=n_jobs, audit=audit)
     return dict(report=report, maps=report.with_name('report-maps.html'), **{k: report.with_name(f"{k}.csv") for k in ('metrics', 'isolated', 'confused', 'coords')})
 
 def _num(v): return None if isinstance(v, float) and np.isnan(v) else round(float(v), 6) if isinstance(v, (float, np.floating)) else int(v) if isinstance(v, (np.integer,)) else v

@@ -250,6 +250,7 @@ function describe(i) {
   var parts = [meta.classes[labels[i]]].concat(meta.names ? [meta.names[i], "#" + i] : ["image #" + i]), pred = flags("predictions"), wrong = flags("misclassified"), iso = flags("isolated");
   if (pred && wrong && wrong[i]) parts.push((meta.predicted || "predicted") + " " + meta.classes[pred[i]]);   // a classifier's, or the neighbours' vote
   if (iso && iso[i]) parts.push("isolated");
+  (meta.flags || []).forEach(function (f) { if (given_flag(f.name.toLowerCase())[i]) parts.push("flag:" + f.name); });
   return parts.join(" · ");
 }
 function scoreLine(i) {
@@ -335,13 +336,18 @@ function setLayer(k) {
 }
 function setColour(mode) { st.colour = mode; recolour(); renderList(); if (st.selected >= 0) setCurrent(st.selected); schedule(); }
 
-// ---- search: "#12" an index, "label:7" a label, "name:cat" part of a file name; plain text any of the three
+// ---- search: "#12" an index, "label:7" a label, "name:cat" part of a file name, "flag:leak" a given flag; plain text any of the first three
+function given_flag(name) {                       // the flags called `name` (an audit's issue), or null
+  var f = (meta.flags || []).filter(function (f) { return f.name.toLowerCase() === name; })[0];
+  return f ? (cache["flag:" + f.name] || (cache["flag:" + f.name] = arr(f.values))) : null;
+}
 var lowNames = null;
 function search(text) {
-  var q = String(text).trim().toLowerCase(), m, idx = -1, lab = null, sub = null;
+  var q = String(text).trim().toLowerCase(), m, idx = -1, lab = null, sub = null, flag = null;
   match = null; nMatch = 0;
   if (q) {
     if ((m = /^#(\d+)$/.exec(q))) idx = +m[1];
+    else if ((m = /^flag:\s*(.*)$/.exec(q))) flag = given_flag(m[1]);
     else if ((m = /^label:\s*(.*)$/.exec(q))) lab = m[1];
     else if ((m = /^name:\s*(.*)$/.exec(q))) sub = m[1];
     else { lab = sub = q; if (/^\d+$/.test(q)) idx = +q; }
@@ -350,7 +356,7 @@ function search(text) {
     if (sub !== null && meta.names && !lowNames) lowNames = meta.names.map(function (s) { return s.toLowerCase(); });
     var names = sub !== null && sub !== "" ? lowNames : null;
     match = new Uint8Array(n);
-    for (var i = 0; i < n; i++) if (i === idx || cls[labels[i]] || (names && names[i].indexOf(sub) >= 0)) { match[i] = 1; nMatch++; }
+    for (var i = 0; i < n; i++) if (i === idx || cls[labels[i]] || (names && names[i].indexOf(sub) >= 0) || (flag && flag[i])) { match[i] = 1; nMatch++; }
   }
   updateVisible(); schedule();
   var seen = 0; if (match) for (var i = 0; i < n; i++) seen += match[i] & vis[i];
@@ -500,7 +506,7 @@ window.featvizExplorer = {
   pick: pick, neighbours: function (i) { var nb = neighbours(i); return nb ? Array.from(nb) : null; },
   distances: function (i) { var l = L(); if (!l.distances) return null; var o = []; for (var q = 0; q < l.k; q++) o.push(distance(i, q)); return o; },
   values: function (mode) { var v = values(mode); return v ? Array.from(v) : null; },
-  colourOf: colourOf, level: function (i) { return lev[i]; },
+  colourOf: colourOf, level: function (i) { return lev[i]; }, describe: describe,
   select: select, setLayer: setLayer, setColour: setColour, search: search, boxSelect: boxSelect, clearBox: clearBox,
   exportSelection: exportSelection, redraw: drawBase,
   zoomTo: function (i, z) { st.s = st.fit * z; var c = xy(); st.tx = W / 2 - c[2 * i] * st.s; st.ty = H / 2 + c[2 * i + 1] * st.s; drawBase(); }
