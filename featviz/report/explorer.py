@@ -262,6 +262,24 @@ def _page(title: str, meta: dict, blocks: _Blocks, wrong_label: str, start: int 
                                                             blocks='\n'.join(blocks.blocks), js=read_asset('explorer.js'),
                                                             wrong_label=_html.escape(wrong_label), start=start)
 
+# %% ../../nbs/foundation/report/explorer.ipynb #e1b2c3d4
+def _explorer_inputs(path, maps, images, labels, classes, names, start_layer):
+    "`build_explorer`'s arguments checked: `(path, layers, n, xys, codes, classes)`, or an `ExplorerError` naming the one that is wrong."
+    path = Path(path)
+    if path.suffix.lower() not in ('.html', '.htm'): raise ExplorerError(f"explorer path {path} must end in .html")
+    if not isinstance(maps, Mapping) or not maps: raise ExplorerError("maps must be a non-empty dict {layer: (n, 2) array}")
+    layers = [str(l) for l in maps]
+    if len(set(layers)) != len(layers): raise ExplorerError(f"layer names {layers} repeat once converted to text")
+    n = len(np.asarray(images))
+    xys = {l: _check_rows(m, n, f"the map of layer {l!r}", 2) for l, m in zip(layers, maps.values())}
+    if labels is None: codes, classes = np.zeros(n, np.int64), ['all']
+    else:
+        if len(labels) != n: raise ExplorerError(f"labels has {len(labels)} rows but there are {n} images")
+        codes, classes = label_codes(labels, classes)
+    if names is not None and len(names) != n: raise ExplorerError(f"names has {len(names)} entries but there are {n} images")
+    if start_layer is not None and str(start_layer) not in layers: raise ExplorerError(f"start_layer={start_layer!r} is not in {layers}")
+    return path, layers, n, xys, codes, classes
+
 # %% ../../nbs/foundation/report/explorer.ipynb #ecc5c889
 def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles go to `<stem>_files/` beside it
                    maps: Mapping[str, np.ndarray], # `{layer: (n, 2) map}`, in the order the layer buttons show them
@@ -288,23 +306,11 @@ def build_explorer(path: str | Path, # the HTML file to write; its sprite tiles 
                    max_thumbs: int = 1500, # thumbnails replace dots once at most this many points are in view
                    seed: int = 0, n_jobs: int | None = 1) -> Path:
     "Write an offline explorer page of `maps` (one per layer) with its image tiles beside it; returns the page's path."
-    path = Path(path)
-    if path.suffix.lower() not in ('.html', '.htm'): raise ExplorerError(f"explorer path {path} must end in .html")
-    if not isinstance(maps, Mapping) or not maps: raise ExplorerError("maps must be a non-empty dict {layer: (n, 2) array}")
-    layers = [str(l) for l in maps]
-    if len(set(layers)) != len(layers): raise ExplorerError(f"layer names {layers} repeat once converted to text")
+    path, layers, n, xys, codes, classes = _explorer_inputs(path, maps, images, labels, classes, names, start_layer)
     pngs, layout = sprite_tiles(images, tile_size, thumb_size)
-    n = len(np.asarray(images))
-    xys = {l: _check_rows(m, n, f"the map of layer {l!r}", 2) for l, m in zip(layers, maps.values())}
-    if labels is None: codes, classes = np.zeros(n, np.int64), ['all']
-    else:
-        if len(labels) != n: raise ExplorerError(f"labels has {len(labels)} rows but there are {n} images")
-        codes, classes = label_codes(labels, classes)
     feats, given, given_d = (_per_layer(v, layers, w) if v is not None else dict.fromkeys(layers)
                              for v, w in ((features, 'features'), (neighbours, 'neighbours'), (distances, 'distances')))
     preds, isos = _per_layer(predictions, layers, 'predictions'), _per_layer(isolated, layers, 'isolated')
-    if names is not None and len(names) != n: raise ExplorerError(f"names has {len(names)} entries but there are {n} images")
-    if start_layer is not None and str(start_layer) not in layers: raise ExplorerError(f"start_layer={start_layer!r} is not in {layers}")
     blocks = _Blocks()
     meta = dict(title=title, n=n, classes=classes, colours=class_palette(len(classes)),
                 labels=blocks.add(codes, 'u1' if len(classes) <= 256 else 'u2'),
