@@ -42,7 +42,7 @@ def chapter_settings(mode: str) -> dict:
                 n_trial=UNFROZEN_TRIAL['n'] if full else 256, epochs_trial=UNFROZEN_TRIAL['epochs'])
 
 
-def run_seed(seed: int, mode: str, ckpt_dir: Path) -> dict:
+def run_seed(seed: int, mode: str, ckpt_dir: Path, commit: dict) -> dict:
     "One whole fine-tuning as chapter 02 runs it, with the settings' seed set to `seed`: choices, scores and timings."
     import torch
     from featviz.core.config import display_path, get_settings, resolve_device, seed_everything, subset_sizes
@@ -68,7 +68,7 @@ def run_seed(seed: int, mode: str, ckpt_dir: Path) -> dict:
                 lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1], body_bn=learn.chosen_bn, trials=tables,
                 **scores, resumed_epochs=learn.resumed_epochs, seconds_features=learn.head_learn.feature_seconds,
                 seconds_train=t_train, seconds=time.perf_counter() - t0, device=str(device), threads=torch.get_num_threads(),
-                finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), **git_commit())
+                finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), **commit)
 
 
 def summarise(runs: list[dict], mode: str, command: str) -> dict:
@@ -101,6 +101,7 @@ def main(argv=None) -> int:
     per_seed, ckpt_dir = out/'finetune-seeds', cfg.cache_dir/'finetune-seeds'
     per_seed.mkdir(parents=True, exist_ok=True); ckpt_dir.mkdir(parents=True, exist_ok=True)
     command = 'python scripts/finetune_seeds.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
+    commit = git_commit()       # read once, at the start: the code this process imports (later commits do not change it)
     expected = dict(mode=a.mode, arch=cfg.arch, **chapter_settings(a.mode))
     for seed in a.seeds:
         path = per_seed/f'seed-{seed}.json'
@@ -112,7 +113,7 @@ def main(argv=None) -> int:
                 return 1
             log(f"seed {seed}: done already ({path}), test accuracy {done['test_accuracy']:.4%}"); continue
         log(f"seed {seed}: fine-tuning ({a.mode} mode, {cfg.arch})")
-        r = run_seed(seed, a.mode, ckpt_dir)
+        r = run_seed(seed, a.mode, ckpt_dir, commit)
         with atomic_write(path, 'w') as f: f.write(json.dumps(r, indent=1) + '\n')
         log(f"seed {seed}: test accuracy {r['test_accuracy']:.4%} [{r['test_low']:.4%}, {r['test_high']:.4%}], "
             f"{r['seconds']:.0f} s; wrote {path}")
