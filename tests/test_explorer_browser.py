@@ -2,8 +2,10 @@
 HTTP on 127.0.0.1 and is driven with real mouse and key events. By default the page is a generated one of 5,000 images
 in two layers (sixteen 512-pixel tiles, file names, a label-issue score); search, box selection and its CSV export,
 colour-by and the keys are checked by functions that `test_checks_fail_on_broken_pages` also runs on sabotaged pages;
+at chapter 08's size, a generated page of 70,000 points (blank images, random neighbours given, built in about 2 s)
+gets the first-draw check (within the budget, every point drawn, offline) in every run, CI included (about 4 s);
 with FEATVIZ_EXPLORER_70K=path/to/page.html (e.g. the one `benchmarks/bench_explorer.py` writes, or chapter 08's
-full-mode page) the same checks run on that page too; chapter 08's explorer
+full-mode page) all the checks run on that page too; chapter 08's explorer
 (`08_all_digits/explorer` in the artifact store of FEATVIZ_CACHE, or FEATVIZ_EXPLORER_CHAPTER=path) is checked too when
 it is there (CI runs the chapter in quick mode before the tests). Skipped only when Chromium is not installed
 (`apt-get install -y chromium chromium-driver`; `.ci/run` installs it and sets FEATVIZ_REQUIRE_BROWSER=1).
@@ -11,6 +13,7 @@ it is there (CI runs the chapter in quick mode before the tests). Skipped only w
 The page must draw within FEATVIZ_EXPLORER_LOAD_S seconds (default 3, the goal of issue 13) of navigation start,
 as the page itself measures it."""
 import csv, io, math, os, re, shutil, threading, time
+from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -58,6 +61,17 @@ def _chapter_page() -> Path:
 
 CHAPTER_PAGE = _chapter_page()     # read at import: each test runs with its own empty cache (conftest's isolated_env)
 
+@contextmanager
+def _served(path: Path):
+    "An explorer page, its decoded data, and a server on 127.0.0.1 for its folder."
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a): pass
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0), partial(Quiet, directory=str(path.parent)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    origin = f'http://127.0.0.1:{httpd.server_address[1]}'
+    try: yield dict(path=path, url=f'{origin}/{path.name}', origin=origin, data=read_explorer(path))
+    finally: httpd.shutdown(); httpd.server_close()
+
 @pytest.fixture(scope='module', params=['generated', 'chapter', '70k'])
 def page(request, tmp_path_factory):
     "An explorer page, its decoded data, and a server for its folder."
@@ -71,13 +85,19 @@ def page(request, tmp_path_factory):
         if not env: pytest.skip('set FEATVIZ_EXPLORER_70K to an explorer page (benchmarks/bench_explorer.py writes one)')
         path = Path(env)
         if not path.exists(): pytest.fail(f'FEATVIZ_EXPLORER_70K={env}: no such file')
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *a): pass
-    httpd = ThreadingHTTPServer(('127.0.0.1', 0), partial(Quiet, directory=str(path.parent)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    origin = f'http://127.0.0.1:{httpd.server_address[1]}'
-    yield dict(path=path, url=f'{origin}/{path.name}', origin=origin, data=read_explorer(path))
-    httpd.shutdown(); httpd.server_close()
+    with _served(path) as p: yield p
+
+N_ALL = 70_000    # chapter 08's page: all MNIST images
+
+def _generated_70k(folder: Path) -> Path:
+    "70,000 points in ten clusters, blank images and random neighbours given: a page of chapter 08's size built in seconds."
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, N_ALL)
+    xy = rng.normal(size=(10, 2))[labels] * 10 + rng.normal(size=(N_ALL, 2))
+    nb = {'clusters': rng.integers(0, N_ALL, (N_ALL, 10)).astype(np.uint32)}
+    return build_explorer(folder/'explorer70k.html', {'clusters': xy}, np.zeros((N_ALL, 28, 28), np.uint8), labels,
+                          [f'class {c}' for c in range(10)], neighbours=nb, distances={'clusters': np.sort(rng.random((N_ALL, 10)), 1)},
+                          title='generated 70k explorer')
 
 @pytest.fixture(scope='module')
 def browser(tmp_path_factory):
@@ -149,8 +169,8 @@ def _loaded(browser, css):
     _wait(browser, f"var e = document.querySelectorAll('{css}'); return e.length > 0 && Array.from(e).every(c => c.dataset.loaded === '1')",
           10, f'the images of {css} to load')
 
-def test_loads_draws_offline(page, browser):
-    "The page draws within the load budget, the map is not blank, no console errors, nothing from the network."
+def check_loads_draws_offline(browser, page):
+    "The page draws within the load budget, the map is not blank, every point is shown, no console errors, nothing from the network."
     assert _open(browser, page) == []
     load_ms = browser.execute_script('return window.featvizExplorer.loadMs')
     budget = float(os.environ.get('FEATVIZ_EXPLORER_LOAD_S', 3))
@@ -169,6 +189,17 @@ def test_loads_draws_offline(page, browser):
     text = page['path'].read_text()
     assert re.findall(r'https?://', text) == [] and remote_resources(text) == []
     assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
+
+def test_loads_draws_offline(page, browser):
+    "The page draws within the load budget, the map is not blank, no console errors, nothing from the network."
+    check_loads_draws_offline(browser, page)
+
+def test_70k_loads_draws_offline(browser, tmp_path):
+    "At chapter 08's size (70,000 points, generated: blank images, random neighbours): the same first-draw check, run in CI."
+    _need_browser()
+    with _served(_generated_70k(tmp_path)) as p:
+        assert p['data']['meta']['n'] == N_ALL
+        check_loads_draws_offline(browser, p)
 
 def test_hover_shows_the_image(page, browser):
     "Hovering a point shows that point's image (its pixels) and its label, and draws it in front."
