@@ -20,7 +20,7 @@ import torchvision
 from fastai.basics import Learner, Callback, L, params, CrossEntropyLossFlat, Adam, error_rate
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.channelslast import ChannelsLast
-import fastai.callback.schedule  # noqa: F401  (adds fit_one_cycle / lr_find to Learner)
+from fastai.callback.schedule import ParamScheduler   # also adds fit_one_cycle / lr_find to Learner
 from fastai.vision.learner import create_head
 from fastai.data.core import DataLoaders, TfmdDL
 from fastai.data.transforms import IntToFloatTensor, Normalize
@@ -388,14 +388,34 @@ def _plain(o):
     if isinstance(o, (list, tuple, L)): return type(o)(map(_plain, o)) if isinstance(o, tuple) else [_plain(v) for v in o]
     return o
 
+_HISTORY = ('values', 'lrs', 'losses', 'iters')     # the Recorder's lists, one entry per epoch or per batch
+
+def _history(learn: Learner) -> dict:
+    "The fit's history so far: the Recorder's lists, its smoothed loss's state and the scheduler's hyper-parameters."
+    r, ps = learn.recorder, [c for c in learn.cbs if isinstance(c, ParamScheduler)]
+    num = lambda v: float(v) if isinstance(v, (torch.Tensor, np.generic, float)) else v       # fastai's tensors do not load with weights_only
+    return _plain(dict(values=[[num(v) for v in vs] for vs in r.values], lrs=[num(v) for v in r.lrs], losses=[num(v) for v in r.losses],
+                       iters=list(r.iters), smooth=[r.smooth_loss.count, torch.as_tensor(r.smooth_loss.val).detach().clone().as_subclass(torch.Tensor)],
+                       hps={k: [num(v) for v in vs] for k, vs in ps[0].hps.items()} if ps else {}))
+
 class EpochCheckpoint(Callback):
-    "After each epoch trained, save atomically to `path`: weights, optimizer state, the epoch, every random state, and the settings `key`."
+    "After each epoch trained, save atomically to `path`: weights, optimizer state, the epoch, the history, every random state, the settings `key`."
     order = 65                        # after the Recorder (50) and the progress bar (60), before fastai's SkipToEpoch (70)
-    def __init__(self, path: Path, key: dict, start: int = 0): self.path, self.key, self.start = Path(path), key, start
+    def __init__(self, path: Path, key: dict, start: int = 0, history: dict | None = None):
+        self.path, self.key, self.start, self.history = Path(path), key, start, history
+    def before_fit(self):             # resumed: the epochs before `start` are in the history, as an uninterrupted fit has them
+        if not self.history: return
+        r = self.learn.recorder
+        for k in _HISTORY: setattr(r, k, list(self.history[k]))
+        r.smooth_loss.count, r.smooth_loss.val = self.history['smooth']
+        for c in self.learn.cbs:
+            if isinstance(c, ParamScheduler): c.hps = {k: list(v) for k, v in self.history['hps'].items()}
     def after_epoch(self):
-        if self.epoch < self.start: return     # an epoch skipped on resume (fastai still ends it)
+        if self.epoch < self.start:   # an epoch skipped on resume: fastai still ends it, and the Recorder notes an empty one
+            if self.history: self.learn.recorder.values.pop(); self.learn.recorder.iters.pop()
+            return
         state = dict(key=self.key, epoch=self.epoch + 1, model=self.learn.model.state_dict(), opt=_plain(self.learn.opt.state_dict()),
-                     rng=_rng_state(self.learn))
+                     rng=_rng_state(self.learn), history=_history(self.learn))
         with atomic_write(self.path) as f: torch.save(state, f)
 
 # %% ../../nbs/foundation/study/models.ipynb #0511706b
@@ -423,7 +443,7 @@ def fit_one_cycle_resumable(learn: Learner, n_epoch: int, lr_max,
         learn.model.load_state_dict(state['model'])
         learn.opt.load_state_dict(dict(state['opt'], hypers=L(state['opt']['hypers'])))
         _set_rng_state(learn, state['rng']); start = state['epoch']
-    learn.fit_one_cycle(n_epoch, lr_max, cbs=EpochCheckpoint(path, key, start), start_epoch=start, **kwargs)
+    learn.fit_one_cycle(n_epoch, lr_max, cbs=EpochCheckpoint(path, key, start, state and state.get('history')), start_epoch=start, **kwargs)
     path.unlink(missing_ok=True)      # finished: nothing left to resume
     return start
 
