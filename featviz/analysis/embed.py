@@ -7,7 +7,7 @@ Docs: https://featviz.github.io/featviz/foundation/analysis/embed.html.md"""
 
 # %% ../../nbs/foundation/analysis/embed.ipynb #e7ddef2d
 from __future__ import annotations
-import os, time
+import importlib, inspect, os, time
 from typing import Mapping
 
 import numpy as np
@@ -19,8 +19,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from threadpoolctl import threadpool_limits
 
+from ..core.store import array_fingerprint, code_version
+
 # %% auto #0
-__all__ = ['METHODS', 'pca_reduce', 'tsne_perplexity', 'embed_2d', 'embed_all', 'knn_predictions', 'knn_accuracy',
+__all__ = ['METHODS', 'pca_reduce', 'tsne_perplexity', 'embed_2d', 'embed_all', 'cached_map', 'knn_predictions', 'knn_accuracy',
            'cluster_metrics', 'metrics_table', 'isolation_scores']
 
 # %% ../../nbs/foundation/analysis/embed.ipynb #55a72874
@@ -50,8 +52,10 @@ def embed_2d(X: np.ndarray,                  # features (N, D)
              seed: int = 0,                  # random state
              pca_dims: int | None = 50,      # PCA to this many dimensions first (None: raw features)
              n_jobs: int = 1,                # threads
+             cache=None,                     # an `ArtifactStore`: the map cached by `X`'s fingerprint, every setting and the code (`cached_map`)
              **kwargs) -> np.ndarray:
     "A 2-D map of `X` `(N, D)`: openTSNE (default), scikit-learn's 'sklearn' t-SNE or 'umap'; PCA to `pca_dims` first."
+    if cache is not None: return cached_map(X, cache, method=method, perplexity=perplexity, seed=seed, pca_dims=pca_dims, n_jobs=n_jobs, **kwargs)[0]
     if method not in METHODS: raise ValueError(f"method={method!r} is not one of {METHODS}")
     X = _check_features(X)
     if perplexity is None: perplexity = tsne_perplexity(len(X))
@@ -78,16 +82,34 @@ def embed_2d(X: np.ndarray,                  # features (N, D)
 
 # %% ../../nbs/foundation/analysis/embed.ipynb #cae99091
 def embed_all(features: Mapping,   # name -> features (N, D); any hashable names, e.g. (layer, sample) tuples
+              cache=None,          # an `ArtifactStore`: each map cached (`cached_map`); its seconds are those it first took
               **kwargs             # passed to `embed_2d` (method, perplexity, seed, n_jobs, ...)
              ) -> tuple[dict, dict]:
     "A 2-D map of each named feature set and the seconds each map took: `(maps, seconds)`, in the order given."
     maps, seconds = {}, {}
     for name, X in features.items():
         X = np.asarray(X)
+        if cache is not None: maps[name], seconds[name] = cached_map(X, cache, **kwargs); continue
         t0 = time.perf_counter()
         maps[name] = embed_2d(X, **kwargs)
         seconds[name] = time.perf_counter() - t0
     return maps, seconds
+
+# %% ../../nbs/foundation/analysis/embed.ipynb #e6b3c002
+_MAP_PACKAGES = dict(opentsne=('openTSNE', 'scikit-learn', 'numpy'), sklearn=('scikit-learn', 'numpy'), umap=('umap-learn', 'scikit-learn', 'numpy'))
+
+def cached_map(X: np.ndarray, cache, **kwargs) -> tuple[np.ndarray, float]:
+    "`embed_2d(X, **kwargs)` through `cache` (an `ArtifactStore`): the map, and the seconds it took when it was computed."
+    bound = inspect.signature(embed_2d).bind(X, **kwargs); bound.apply_defaults()
+    settings = {k: v for k, v in bound.arguments.items() if k not in ('X', 'cache', 'kwargs')} | bound.arguments.get('kwargs', {})
+    X = np.asarray(X, dtype=np.float32)
+    def compute():
+        t0 = time.perf_counter(); emb = embed_2d(X, **settings); return dict(map=emb, seconds=time.perf_counter() - t0)
+    m = importlib.import_module('featviz.analysis.embed')
+    code = code_version(*(getattr(m, n) for n in ('embed_2d', 'pca_reduce', 'tsne_perplexity', '_check_features')),
+                        packages=_MAP_PACKAGES.get(settings['method'], ()))
+    e = cache.cached('maps', dict(X=array_fingerprint(X), **{k: repr(v) for k, v in sorted(settings.items())}), compute, code)
+    return e['map'], e['seconds']
 
 # %% ../../nbs/foundation/analysis/embed.ipynb #1ddf19fa
 def knn_predictions(X: np.ndarray,                 # features (N, D) or a 2-D map (N, 2)

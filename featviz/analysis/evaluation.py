@@ -11,7 +11,7 @@ Docs: https://featviz.github.io/featviz/evaluation.html.md"""
 
 # %% ../../nbs/05_evaluation.ipynb #fbbb19db
 from __future__ import annotations
-import time
+import importlib, time
 import warnings
 from collections.abc import Mapping
 
@@ -29,11 +29,12 @@ from ..core.config import labelled_progress
 from ..data.datasets import valid_indices
 from ..engine.features import FeatureSet
 from .metrics import accuracy_interval, scores
+from ..core.store import array_fingerprint, code_version
 
 # %% auto #0
-__all__ = ['logistic_regression', 'random_forest', 'pixel_features', 'evaluate', 'prediction_row', 'results_table',
-           'linear_probes', 'validation_split', 'choose_on_validation', 'step_schedule', 'LinearProbe', 'sgd_probe',
-           'features_by_split']
+__all__ = ['logistic_regression', 'random_forest', 'pixel_features', 'estimator_key', 'split_key', 'evaluate', 'prediction_row',
+           'results_table', 'linear_probes', 'validation_split', 'choose_on_validation', 'step_schedule', 'LinearProbe',
+           'sgd_probe', 'features_by_split']
 
 # %% ../../nbs/05_evaluation.ipynb #1b0745a2
 def logistic_regression(seed: int = 0, C: float = 1.0, pca: int | None = None, max_iter: int = 300,
@@ -73,10 +74,32 @@ def _start_from(est, start, features: str):
     final.set_params(warm_start=True)
     final.coef_, final.intercept_ = prev.coef_.copy(), np.copy(prev.intercept_)
 
+# %% ../../nbs/05_evaluation.ipynb #e5ca0002
+def estimator_key(est) -> str:
+    "An estimator's class and every parameter (deep) as text: what decides its fit besides the data."
+    return f"{type(est).__module__}.{type(est).__qualname__}{sorted((k, repr(v)) for k, v in est.get_params(deep=True).items())}"
+
+def split_key(X_train, y_train, X_test, y_test) -> dict:
+    "Fingerprints of a train/test split's features and labels (`array_fingerprint`): a cache key's data part."
+    return {k: array_fingerprint(np.asarray(v)) for k, v in dict(X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test).items()}
+
+def _code(*names, packages=('scikit-learn', 'numpy')) -> str:
+    "`code_version` of these functions of `featviz.analysis.evaluation` as exported, `scores` and the packages' versions."
+    m = importlib.import_module('featviz.analysis.evaluation')
+    return code_version(*(getattr(m, n) for n in names), scores, packages=packages)
+
 def evaluate(estimator, X_train, y_train, X_test, y_test, *, model: str = '', features: str = '',
              start=None,  # a fitted estimator of the same kind (e.g. the previous fit of a C grid): its solution starts this fit
+             cache=None,  # an `ArtifactStore`: the row (without `estimator`) cached by the split's fingerprints, `estimator_key` and the code
             ) -> dict:
     "Fit a clone of `estimator` on the train split and score its test predictions: a result row with timings and predictions."
+    if cache is not None:
+        if start is not None: raise ValueError(f"{features or 'features'}: start= and cache= together: a warm start is not part of the cache key")
+        steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+        own = sorted({type(s) for s in steps if type(s).__module__.startswith('featviz')}, key=lambda c: c.__qualname__)   # e.g. nearest class mean
+        parts = dict(split_key(X_train, y_train, X_test, y_test), estimator=estimator_key(estimator), model=model, features=features)
+        row = lambda: {k: v for k, v in evaluate(estimator, X_train, y_train, X_test, y_test, model=model, features=features).items() if k != 'estimator'}
+        return cache.cached('evaluate', parts, row, _code('evaluate', '_check_split') + (code_version(*own) if own else ''))
     X_train, X_test = np.asarray(X_train), np.asarray(X_test)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     _check_split(features or 'features', X_train, y_train, X_test, y_test)
@@ -109,7 +132,7 @@ def results_table(rows,
                  ) -> pd.DataFrame:
     "Result rows as a table indexed by (model, features), without the predictions and fitted estimators."
     rows = list(rows)
-    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ('y_pred', 'estimator')} for r in rows])
+    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ('y_pred', 'estimator', 'history')} for r in rows])
     if y_true is not None:
         bad = [f"{r['model']} on {r['features']}" for r in rows if len(r['y_pred']) != len(y_true)]
         if bad: raise ValueError(f"results_table: {bad} made predictions for other images than the {len(y_true)} labels given")
@@ -120,14 +143,16 @@ def results_table(rows,
 
 # %% ../../nbs/05_evaluation.ipynb #d8f07e44
 def linear_probes(train: Mapping[str, np.ndarray], y_train, test: Mapping[str, np.ndarray], y_test, *,
-                  seed: int = 0, progress: bool = True, **kwargs) -> tuple[pd.DataFrame, dict[str, dict]]:
+                  seed: int = 0, progress: bool = True,
+                  cache=None,   # an `ArtifactStore`: each fit cached (`evaluate`'s `cache`)
+                  **kwargs) -> tuple[pd.DataFrame, dict[str, dict]]:
     "Logistic regression on each named feature set: a table (one row per name) and the full result rows."
     missing = [k for k in train if k not in test]
     if missing: raise KeyError(f"no test features for {missing}; test has {list(test)}")
     rows = {}
     for name in labelled_progress(list(train), 'logistic regression per feature set', 'feature sets', display=progress):
         rows[name] = evaluate(logistic_regression(seed, **kwargs), train[name], y_train, test[name], y_test,
-                              model='linear probe', features=name)
+                              model='linear probe', features=name, cache=cache)
     table = results_table(rows.values()).droplevel('model')
     return table, rows
 
@@ -141,13 +166,15 @@ def validation_split(X, y, size: float = 0.1, seed: int = 0):
 def choose_on_validation(candidates: Mapping[str, object],  # name -> estimator, the cheapest first (it wins a tie)
                          train: Mapping[str, tuple],        # feature-set name -> (X_train, y_train): training data only
                          size: float = 0.1,                 # share of each training set held out for validation
-                         seed: int = 0) -> tuple[str, pd.DataFrame]:
+                         seed: int = 0,
+                         cache=None,                        # an `ArtifactStore`: each fit cached (`evaluate`'s `cache`)
+                        ) -> tuple[str, pd.DataFrame]:
     "The candidate with the best mean validation accuracy over the feature sets, and the table of every fit (with intervals)."
     if not candidates or not train: raise ValueError("choose_on_validation: give at least one candidate and one training set")
     tables = []
     for features, (X, y) in train.items():
         X_fit, X_valid, y_fit, y_valid = validation_split(X, y, size, seed)
-        tables.append(results_table([evaluate(est, X_fit, y_fit, X_valid, y_valid, model=name, features=features)
+        tables.append(results_table([evaluate(est, X_fit, y_fit, X_valid, y_valid, model=name, features=features, cache=cache)
                                      for name, est in candidates.items()], y_valid))
     table = pd.concat(tables).rename_axis(['candidate', 'features'])
     return table['accuracy'].groupby(level='candidate', sort=False).mean().idxmax(), table
@@ -192,6 +219,7 @@ def _as_tensor(X, name: str) -> Tensor:
     if X.ndim < 2: raise ValueError(f"{name}: expected (samples, dims) features, got shape {tuple(X.shape)}")
     return X
 
+# %% ../../nbs/05_evaluation.ipynb #e5ca0003
 def sgd_probe(X_train, y_train, X_test, y_test, *,
               shape: tuple[int, ...] | None = None,  # channel layout of each feature row, e.g. (243, 8, 8): BatchNorm2d over 243 channels
               epochs: int = 90,                      # passes over the training set
@@ -201,9 +229,19 @@ def sgd_probe(X_train, y_train, X_test, y_test, *,
               momentum: float = 0.9, weight_decay: float = 5e-4, bs: int = 128,
               seed: int = 0, device=None,            # `None`: the configured device (`FEATVIZ_DEVICE`, auto by default)
               transform=None,                        # optional callable on each training batch (e.g. augment + scattering) -> features
-              model: str = 'SGD probe', features: str = '', progress: bool = True) -> dict:
+              model: str = 'SGD probe', features: str = '', progress: bool = True,
+              cache=None,                            # an `ArtifactStore`: the row (no `estimator`) cached by data, settings and code
+             ) -> dict:
     "Train a `LinearProbe` with SGD on the train split and score it on the test split: a result row like `evaluate`'s."
     name = features or 'features'
+    if cache is not None:
+        if transform is not None: raise ValueError(f"{name}: transform= and cache= together: a transform is not part of the cache key")
+        kw = dict(shape=shape, epochs=epochs, lr=lr, lr_every=lr_every, lr_factor=lr_factor, momentum=momentum, weight_decay=weight_decay,
+                  bs=bs, seed=seed, model=model, features=features)
+        dev = resolve_device(device) if device is None or isinstance(device, str) else torch.device(device)
+        row = lambda: {k: v for k, v in sgd_probe(X_train, y_train, X_test, y_test, **kw, device=dev, progress=progress).items() if k != 'estimator'}
+        return cache.cached('sgd_probe', dict(split_key(X_train, y_train, X_test, y_test), **kw, device=str(dev)), row,
+                            _code('sgd_probe', 'LinearProbe', 'step_schedule', '_as_tensor', '_check_split', packages=('torch', 'numpy')))
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     Xtr = X_train if transform is not None else _as_tensor(X_train, f"{name}: train").flatten(1)
     Xte = _as_tensor(X_test, f"{name}: test").flatten(1)
@@ -240,7 +278,7 @@ def sgd_probe(X_train, y_train, X_test, y_test, *,
     return dict(model=model, features=features, dims=Xte.shape[1], **scores(y_test, y_pred),
                 **{'fit s': fit_s, 'predict s': time.perf_counter() - t0, 'iterations': epochs,
                    'converged': bool(len(loss) > 1 and abs(loss[-1] - loss[-2]) <= 0.01 * loss[-2]), 'train loss': float(loss[-1])},
-                y_pred=y_pred, estimator=probe)
+                y_pred=y_pred, history=probe.history, estimator=probe)
 
 # %% ../../nbs/05_evaluation.ipynb #cc556861
 def features_by_split(sets,                        # split -> {name: (N, D) array, one-output FeatureSet, or (FeatureSet, output name)}

@@ -10,8 +10,9 @@ Docs: https://featviz.github.io/featviz/foundation/core/store.html.md"""
 
 # %% ../../nbs/foundation/core/store.ipynb #70efccd9
 from __future__ import annotations
-import io, json, os, tempfile, time, hashlib
+import ast, fcntl, inspect, io, json, os, tempfile, textwrap, time, hashlib, warnings
 from contextlib import contextmanager
+from importlib.metadata import version
 from fastcore.basics import patch
 from pathlib import Path
 
@@ -22,7 +23,8 @@ import torch
 from .config import Settings, get_settings
 
 # %% auto #0
-__all__ = ['atomic_write', 'sweep_temp', 'file_sha256', 'array_fingerprint', 'markdown_table', 'ArtifactStore', 'get_store']
+__all__ = ['atomic_write', 'sweep_temp', 'file_sha256', 'array_fingerprint', 'markdown_table', 'ArtifactStore', 'get_store',
+           'code_version', 'fingerprint']
 
 # %% ../../nbs/foundation/core/store.ipynb #9dbff661
 def _umask() -> int:
@@ -187,3 +189,107 @@ def load_torch(self: ArtifactStore, name: str, map_location='cpu'):
 def get_store(settings: Settings | None = None) -> ArtifactStore:
     "The artifact store under the settings' cache directory."
     return ArtifactStore(settings=settings)
+
+# %% ../../nbs/foundation/core/store.ipynb #c7a1e002
+def _logic(f) -> str:
+    "The syntax tree of `f`'s source without docstrings, as text."
+    tree = ast.parse(textwrap.dedent(inspect.getsource(f)))
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and ast.get_docstring(n) is not None: n.body = n.body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False)
+
+def code_version(*fns,                 # the functions (or classes) whose code decides a result
+                 packages: tuple = (), # libraries whose version decides it too, e.g. ('scikit-learn',)
+                ) -> str:
+    "SHA-256 (16 hex digits) of the functions' syntax trees (docstrings left out) and the packages' versions: a cache key's code part."
+    text = '\n'.join([f"{f.__module__}.{f.__qualname__}:{_logic(f)}" for f in fns] + [f"{p}=={version(p)}" for p in packages])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+# %% ../../nbs/foundation/core/store.ipynb #c7a1e004
+def _pack(o, arrays: dict):
+    "`o` as JSON data with its arrays moved into `arrays` (a name each); refuses anything that is not plain data."
+    if o is None or isinstance(o, (str, bool, int, float)): return o
+    if isinstance(o, np.generic): return o.item()
+    def put(a, tag):
+        k = f"a{len(arrays)}"; arrays[k] = a; return {tag: k}
+    if isinstance(o, torch.Tensor): return put(o.detach().cpu().numpy(), '__tensor__')
+    if isinstance(o, np.ndarray): return {'__objects__': _pack(o.tolist(), arrays)} if o.dtype == object else put(o, '__array__')
+    if isinstance(o, (list, tuple)): return [_pack(v, arrays) for v in o] if isinstance(o, list) else {'__tuple__': [_pack(v, arrays) for v in o]}
+    if isinstance(o, dict): return {'__dict__': [[_pack(k, arrays), _pack(v, arrays)] for k, v in o.items()]}
+    if isinstance(o, pd.Series): return {'__series__': _pack(dict(name=o.name, data=o.to_numpy(), index=o.index), arrays)}
+    if isinstance(o, pd.DataFrame):
+        return {'__frame__': _pack(dict(data=[o.iloc[:, i].to_numpy() for i in range(o.shape[1])], columns=o.columns, index=o.index), arrays)}
+    if isinstance(o, pd.Index): return {'__index__': _pack(dict(values=list(o), names=list(o.names), multi=isinstance(o, pd.MultiIndex)), arrays)}
+    raise TypeError(f"cannot cache a {type(o).__name__}: results are cached as plain data (numbers, strings, lists, dicts, "
+                    f"arrays, tensors, DataFrames); return what the result needs of it instead")
+
+def _unpack(o, arrays):
+    "The object `_pack` made `o` from."
+    if isinstance(o, list): return [_unpack(v, arrays) for v in o]
+    if not isinstance(o, dict): return o
+    (tag, v), = o.items()
+    if tag == '__array__': return arrays[v]
+    if tag == '__tensor__': return torch.from_numpy(arrays[v])
+    v = _unpack(v, arrays)
+    if tag == '__objects__': a = np.empty(len(v), dtype=object); a[:] = v; return a
+    if tag == '__tuple__': return tuple(v)
+    if tag == '__dict__': return {(tuple(k) if isinstance(k, list) else k): x for k, x in v}
+    if tag == '__index__': return pd.MultiIndex.from_tuples(v['values'], names=v['names']) if v['multi'] else pd.Index(v['values'], name=v['names'][0])
+    if tag == '__series__': return pd.Series(v['data'], index=v['index'], name=v['name'])
+    if tag == '__frame__': return pd.DataFrame(dict(enumerate(v['data'])), index=v['index']).set_axis(v['columns'], axis=1)
+    raise ValueError(f"unknown tag {tag!r} in a cached result")
+
+# %% ../../nbs/foundation/core/store.ipynb #c7a1e005
+def _result_entry(root: Path, kind: str, parts: dict, code: str) -> tuple[Path, dict]:
+    "The entry's `.npz` path and its full key."
+    key = dict(kind=kind, code=code, parts=json.loads(json.dumps(parts, sort_keys=True, default=str)))
+    return root/'results'/kind/f"{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]}.npz", key
+
+def _load_result(npz: Path, key: dict):
+    "The entry's object, or `_MISS` if absent; an invalid entry is moved to `results/quarantine/` (with a warning) and missed."
+    side = npz.with_suffix('.json')
+    if not npz.exists() and not side.exists(): return _MISS
+    try:
+        meta = json.loads(side.read_text())
+        if meta.get('key') != key: raise ValueError("the sidecar is for another key")
+        if npz.stat().st_size != meta['nbytes']: raise ValueError(f"{npz.stat().st_size:,} bytes, expected {meta['nbytes']:,} (truncated?)")
+        if file_sha256(npz) != meta['sha256']: raise ValueError("SHA-256 mismatch: altered on disk")
+        with np.load(npz, allow_pickle=False) as z: arrays = {k: z[k] for k in z.files}
+        return _unpack(json.loads(arrays.pop('__json__').tobytes()), arrays)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        q = npz.parent.parent/'quarantine'; q.mkdir(parents=True, exist_ok=True)
+        for p in (npz, side):
+            if p.exists(): os.replace(p, q/f"{p.parent.name}-{p.name}.{time.time_ns()}")
+        warnings.warn(f"results cache: {npz} is invalid ({e}); moved to {q}; it will be recomputed")
+        return _MISS
+
+_MISS = object()
+
+@patch
+def cached(self: ArtifactStore,
+           kind: str,        # what is cached, a folder name: 'maps', 'probes', 'finetune', …
+           parts: dict,      # the inputs that decide the result: fingerprints, labels, parameters
+           compute,          # `compute()` makes the result (plain data: see above)
+           code: str = '',   # the code version, e.g. `code_version(f, g)`
+          ):
+    "`compute()`'s result, read from `results/<kind>/` if an entry for `parts` and `code` is there and valid, else computed and saved."
+    npz, key = _result_entry(self.root, kind, parts, code)
+    npz.parent.mkdir(parents=True, exist_ok=True)
+    with open(npz.with_suffix('.lock'), 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)           # one process computes, the others wait and load
+        if (got := _load_result(npz, key)) is not _MISS: self.last_hit = True; return got
+        t0 = time.perf_counter(); out = compute(); seconds = time.perf_counter() - t0
+        arrays = {}; doc = json.dumps(_pack(out, arrays))
+        with atomic_write(npz) as f: np.savez(f, __json__=np.frombuffer(doc.encode(), np.uint8), **arrays)
+        meta = dict(key=key, nbytes=npz.stat().st_size, sha256=file_sha256(npz), seconds=round(seconds, 3), created=time.strftime('%Y-%m-%dT%H:%M:%S'))
+        with atomic_write(npz.with_suffix('.json'), 'w') as f: json.dump(meta, f, indent=1)
+    self.last_hit = False
+    return out
+
+# %% ../../nbs/foundation/core/store.ipynb #c7a1e011
+def fingerprint(o) -> str:
+    "BLAKE2b (32 hex digits) of plain data as `ArtifactStore.cached` stores it: structure, dtypes, shapes and bytes."
+    arrays = {}; doc = json.dumps(_pack(o, arrays))
+    h = hashlib.blake2b(doc.encode(), digest_size=16)
+    for k, a in arrays.items(): h.update(f'{k}{a.dtype}{a.shape}'.encode()); h.update(memoryview(np.ascontiguousarray(a)).cast('B'))
+    return h.hexdigest()

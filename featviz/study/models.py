@@ -7,8 +7,9 @@ Docs: https://featviz.github.io/featviz/foundation/study/models.html.md"""
 
 # %% ../../nbs/foundation/study/models.ipynb #cd4d1bf4
 from __future__ import annotations
-import random, time, warnings
+import importlib, random, time, warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import torchvision
 from fastai.basics import Learner, Callback, L, params, CrossEntropyLossFlat, Adam, error_rate
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.channelslast import ChannelsLast
-import fastai.callback.schedule  # noqa: F401  (adds fit_one_cycle / lr_find to Learner)
+from fastai.callback.schedule import ParamScheduler   # also adds fit_one_cycle / lr_find to Learner
 from fastai.vision.learner import create_head
 from fastai.data.core import DataLoaders, TfmdDL
 from fastai.data.transforms import IntToFloatTensor, Normalize
@@ -42,17 +43,19 @@ from ..engine.distributed import amp_precision, dist_state, distrib_training, lo
 from ..engine.features import Preprocess, extract_features
 from ..engine.layers import LayerOutputs
 from ..analysis.metrics import accuracy_interval
-from ..core.store import atomic_write, get_store
+from ..core.store import atomic_write, code_version, fingerprint, get_store
+from ..engine.features import model_fingerprint
 from ..core.config import seed_everything, subset_sizes
 from ..data.datasets import ImageData, load_mnist, valid_indices
 
 # %% auto #0
-__all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'UNFROZEN_TRIAL', 'BN_MODES', 'torchvision_resnet', 'resnet_body',
-           'create_backbone', 'imagenet_top1', 'featviz_head', 'FeatvizNet', 'image_dataloaders', 'CPUMixedPrecision',
-           'BodyEvalMode', 'body_head_splitter', 'speed_callbacks', 'featviz_learner', 'save_finetuned',
-           'load_finetuned', 'create_model', 'HeadOnFeatures', 'loader_preprocess', 'body_features', 'head_learner',
-           'stage1_seed_spread', 'lr_trials', 'choose_lr', 'body_bn', 'EpochCheckpoint', 'fit_one_cycle_resumable',
-           'bn_trials', 'choose_bn', 'fine_tune', 'split_scores', 'get_finetuned', 'plot_top_losses', 'load_checkpoint']
+__all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'UNFROZEN_TRIAL', 'BN_MODES', 'TRAINING_FUNCTIONS', 'torchvision_resnet',
+           'resnet_body', 'create_backbone', 'imagenet_top1', 'featviz_head', 'FeatvizNet', 'image_dataloaders',
+           'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks', 'featviz_learner',
+           'save_finetuned', 'load_finetuned', 'create_model', 'HeadOnFeatures', 'loader_preprocess', 'body_features',
+           'head_learner', 'stage1_seed_spread', 'lr_trials', 'choose_lr', 'body_bn', 'EpochCheckpoint',
+           'fit_one_cycle_resumable', 'bn_trials', 'choose_bn', 'fine_tune', 'split_scores', 'get_finetuned',
+           'train_step', 'training_code', 'plot_top_losses', 'load_checkpoint']
 
 # %% ../../nbs/foundation/study/models.ipynb #76e12fcc
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -388,14 +391,34 @@ def _plain(o):
     if isinstance(o, (list, tuple, L)): return type(o)(map(_plain, o)) if isinstance(o, tuple) else [_plain(v) for v in o]
     return o
 
+_HISTORY = ('values', 'lrs', 'losses', 'iters')     # the Recorder's lists, one entry per epoch or per batch
+
+def _history(learn: Learner) -> dict:
+    "The fit's history so far: the Recorder's lists, its smoothed loss's state and the scheduler's hyper-parameters."
+    r, ps = learn.recorder, [c for c in learn.cbs if isinstance(c, ParamScheduler)]
+    num = lambda v: float(v) if isinstance(v, (torch.Tensor, np.generic, float)) else v       # fastai's tensors do not load with weights_only
+    return _plain(dict(values=[[num(v) for v in vs] for vs in r.values], lrs=[num(v) for v in r.lrs], losses=[num(v) for v in r.losses],
+                       iters=list(r.iters), names=[str(n) for n in getattr(r, 'metric_names', [])], smooth=[r.smooth_loss.count, torch.as_tensor(r.smooth_loss.val).detach().clone().as_subclass(torch.Tensor)],
+                       hps={k: [num(v) for v in vs] for k, vs in (ps[0].hps if ps else getattr(r, 'hps', {})).items()}))   # during a fit: the scheduler's; after: the Recorder's
+
 class EpochCheckpoint(Callback):
-    "After each epoch trained, save atomically to `path`: weights, optimizer state, the epoch, every random state, and the settings `key`."
+    "After each epoch trained, save atomically to `path`: weights, optimizer state, the epoch, the history, every random state, the settings `key`."
     order = 65                        # after the Recorder (50) and the progress bar (60), before fastai's SkipToEpoch (70)
-    def __init__(self, path: Path, key: dict, start: int = 0): self.path, self.key, self.start = Path(path), key, start
+    def __init__(self, path: Path, key: dict, start: int = 0, history: dict | None = None):
+        self.path, self.key, self.start, self.history = Path(path), key, start, history
+    def before_fit(self):             # resumed: the epochs before `start` are in the history, as an uninterrupted fit has them
+        if not self.history: return
+        r = self.learn.recorder
+        for k in _HISTORY: setattr(r, k, list(self.history[k]))
+        r.smooth_loss.count, r.smooth_loss.val = self.history['smooth']
+        for c in self.learn.cbs:
+            if isinstance(c, ParamScheduler): c.hps = {k: list(v) for k, v in self.history['hps'].items()}
     def after_epoch(self):
-        if self.epoch < self.start: return     # an epoch skipped on resume (fastai still ends it)
+        if self.epoch < self.start:   # an epoch skipped on resume: fastai still ends it, and the Recorder notes an empty one
+            if self.history: self.learn.recorder.values.pop(); self.learn.recorder.iters.pop()
+            return
         state = dict(key=self.key, epoch=self.epoch + 1, model=self.learn.model.state_dict(), opt=_plain(self.learn.opt.state_dict()),
-                     rng=_rng_state(self.learn))
+                     rng=_rng_state(self.learn), history=_history(self.learn))
         with atomic_write(self.path) as f: torch.save(state, f)
 
 # %% ../../nbs/foundation/study/models.ipynb #0511706b
@@ -423,7 +446,7 @@ def fit_one_cycle_resumable(learn: Learner, n_epoch: int, lr_max,
         learn.model.load_state_dict(state['model'])
         learn.opt.load_state_dict(dict(state['opt'], hypers=L(state['opt']['hypers'])))
         _set_rng_state(learn, state['rng']); start = state['epoch']
-    learn.fit_one_cycle(n_epoch, lr_max, cbs=EpochCheckpoint(path, key, start), start_epoch=start, **kwargs)
+    learn.fit_one_cycle(n_epoch, lr_max, cbs=EpochCheckpoint(path, key, start, state and state.get('history')), start_epoch=start, **kwargs)
     path.unlink(missing_ok=True)      # finished: nothing left to resume
     return start
 
@@ -515,6 +538,54 @@ def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_
     save_finetuned(learn.model, store, name, mode=s.mode, **scores, lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1],
                    body_bn=learn.chosen_bn, epochs=[2, 2], weights=origin['weights'], seed=s.seed)
     return load_finetuned(store, name)
+
+# %% ../../nbs/foundation/study/models.ipynb #d8b2f002
+def _set_history(learn: Learner, h: dict):
+    "Put a `_history` back into the learner's Recorder (as after the fit that made it)."
+    r = learn.recorder
+    for k in _HISTORY: setattr(r, k, list(h[k]))
+    r.smooth_loss.count, r.smooth_loss.val = h['smooth']
+    r.hps = {k: list(v) for k, v in h['hps'].items()}
+    if h.get('names'): r.metric_names = L(h['names'])
+
+def _data_fingerprint(learn: Learner) -> str:
+    "Fingerprint of every loader's data and batch size (image arrays or feature tensors, and labels)."
+    ds = lambda d: list(d.tensors) if hasattr(d, 'tensors') else [d.x, d.y] if hasattr(d, 'x') else [repr(d)]
+    return fingerprint([[ds(dl.dataset), dl.bs, len(dl.dataset)] for dl in learn.dls.loaders])
+
+def train_step(learn: Learner,
+               kind: str,                   # the step, a folder of the results cache: 'fit', 'lr_trials', 'lr_find', …
+               step: Callable,              # `step()` trains `learn` (or not) and returns plain data
+               parts: dict | None = None,   # the step's own parameters (rates, epochs, seeds, …)
+               store=None,                  # the artifact store holding the cache; None: run `step()` uncached
+              ) -> tuple[object, float, bool]:
+    "`step()` through the store's results cache, keyed by the learner's weights, data, random states and callbacks; a hit restores what the step left. `(result, seconds first taken, hit)`."
+    if store is None:
+        t0 = time.perf_counter(); out = step(); return out, time.perf_counter() - t0, False
+    model = getattr(learn.model, 'module', learn.model)
+    key = dict(parts or {}, weights=model_fingerprint(model), trainable=sum(p.numel() for p in model.parameters() if p.requires_grad),
+               data=_data_fingerprint(learn), rng=fingerprint(_rng_state(learn)), device=str(learn.dls.device),
+               cbs=sorted({type(c).__name__ for c in learn.cbs} - {'ProgressCallback'}))
+    def compute():
+        t0 = time.perf_counter(); out = step(); secs = time.perf_counter() - t0
+        same = model_fingerprint(model) == key['weights']      # trials and lr_find put the weights back: nothing to keep
+        return dict(out=out, seconds=secs, model=None if same else model.state_dict(), rng=_rng_state(learn), history=_history(learn))
+    e = store.cached(kind, key, compute, training_code())
+    if store.last_hit:
+        if e['model'] is not None: model.load_state_dict(e['model'])
+        _set_rng_state(learn, e['rng']); _set_history(learn, e['history'])
+    return e['out'], e['seconds'], store.last_hit
+
+# %% ../../nbs/foundation/study/models.ipynb #d8b2f003
+TRAINING_FUNCTIONS = ('featviz_head', 'FeatvizNet', 'image_dataloaders', 'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter',
+                      'speed_callbacks', 'featviz_learner', 'HeadOnFeatures', 'head_learner', 'stage1_seed_spread', 'lr_trials', 'body_bn',
+                      'bn_trials', '_rng_state', '_set_rng_state', '_history', '_set_history', 'EpochCheckpoint', 'fit_one_cycle_resumable',
+                      'train_step')   # the code that builds, trains and checkpoints the network
+
+def training_code() -> str:
+    "The code version of every training step: `code_version` of `TRAINING_FUNCTIONS` as exported (`featviz.study.models`), with torch's and fastai's versions."
+    m = importlib.import_module('featviz.study.models')
+    return code_version(*(getattr(m, n) for n in TRAINING_FUNCTIONS), packages=('torch', 'fastai'))
 
 # %% ../../nbs/foundation/study/models.ipynb #0d1f5f8c
 def plot_top_losses(images: np.ndarray, targets, probs: torch.Tensor, losses, classes: list[str], k: int = 9, ncols: int = 3):
