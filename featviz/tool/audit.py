@@ -705,6 +705,9 @@ def report_html(a: Audit) -> str:
     near = (f"<p>Threshold {cal['calibrate']['threshold']:.4f} (cosine), set on {cal['calibrate']['copies']} generated copies; on "
             f"{cal['report']['copies']} other copies and {cal['report']['distinct']} other images: recall {cal['report']['recall']:.3f}, "
             f"false-positive rate {cal['report']['false_positive_rate']:.4f}.</p>") if cal else '<p>no near-duplicate threshold (see notes)</p>'
+    cands = {n: dict(calibration_recall=v['calibrate']['recall'], report_recall=v['report']['recall'], report_fpr=v['report']['false_positive_rate'])
+             for n, v in a.calibration.items() if v.get('layer') is not None}       # the layers and the pixels, raw and centred
+    if cands: near += f"<p>Candidates (the best calibration recall is used: {e(str(a.notes['layers']['near_duplicates']))})</p>" + _table(cands)
     for name, what in (('perceptual hash', 'Perceptual hash (pixels)'), ('features or hash', 'Either detector')):
         if (r := a.calibration.get(name, {}).get('report')):
             near += (f"<p>{what}: on the report draw recall {r['recall']:.3f}, false-positive rate {r['false_positive_rate']:.4f}"
