@@ -7,7 +7,7 @@ each layer projected on 128 principal axes (`reduce_features`, PCA fitted on 5,0
 (`label_audit`: on a 10,000-image sample, per layer an out-of-fold probe on one injected-noise draw to choose the layer
 and the detectors on a second draw; then cleanlab and the kNN vote on all the given labels, with one kNN graph, faiss's
 inverted-file index from 20,000 images on), the outliers on that same graph, the near-duplicate calibration and search
-on the features (`near_search`: every layer raw and centred against a sample of 1,000 distinct images per half, then
+on the features and the pixels (`near_search`: every layer and the 16 x 16 grey thumbnail, raw and centred against a sample of 1,000 distinct images per half, then
 `near_duplicates` on the chosen variant, reusing the graph when it is the same features), and on the pixels: the exact
 digests and perceptual hashes of every image (here 32 x 32 x 3 random pixels, hashed one at a time as the audit's
 decoding pass does) and the hash's calibration and search (`hash_search`). This script times exactly those calls, one
@@ -42,7 +42,7 @@ def synthetic(n: int, d: int, classes: int = 10, clusters: int = 100, latent: in
 def audit_steps(feats: dict, y: np.ndarray, seed: int = 0) -> dict:
     "Seconds per step of the audit's analysis of `feats` (layer -> (N, D)) with labels `y`, as `featviz.tool.audit._detect` runs it."
     from featviz.analysis.audit import outlier_scores, perceptual_hash, reduce_features
-    from featviz.tool.audit import APPROX_FROM, copy_draws, digest_groups, hash_search, label_audit, make_copy, near_search
+    from featviz.tool.audit import APPROX_FROM, copy_draws, digest_groups, grey_thumbnail, hash_search, label_audit, make_copy, near_search
     t, out = {}, {}
     def step(name, f):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -51,7 +51,8 @@ def audit_steps(feats: dict, y: np.ndarray, seed: int = 0) -> dict:
     cpu, n = {}, len(y)
     pixels = np.random.default_rng(seed).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
     step('pixel hashes', lambda: (digest_groups([hashlib.blake2b(im.tobytes(), digest_size=16).digest() for im in pixels]),
-                                  [perceptual_hash([im])[0] for im in pixels]))   # one image at a time, as the audit's decoding pass
+                                  [perceptual_hash([im])[0] for im in pixels],    # one image at a time, as the audit's decoding pass
+                                  [grey_thumbnail(im) for im in pixels]))         # the pixel candidate for near duplicates
     step('reduce (PCA 128)', lambda: {l: reduce_features(X, seed=seed) for l, X in feats.items()})
     red = out['reduce (PCA 128)']
     step('label issues', lambda: label_audit({l: r[2] for l, r in red.items()}, y, 0.1, 5, 10, seed=seed))
@@ -61,7 +62,11 @@ def audit_steps(feats: dict, y: np.ndarray, seed: int = 0) -> dict:
     draws = copy_draws(n, 200, None, seed)
     rows = np.concatenate([draws['calibrate']['rows'], draws['report']['rows']])
     copies = {l: X[rows] + rng.normal(0, 0.05 * X.std(), (len(rows), X.shape[1])).astype(np.float32) for l, X in feats.items()}
-    step('near duplicates: features', lambda: near_search(red, draws, copies, 0.99, 5, seed, APPROX_FROM, {(lab['layer'], True): lab['graph']}))
+    made = [make_copy(pixels[i], kd, rng) for d in draws.values() for i, kd in zip(d['rows'], d['kinds'])]
+    thumbs = np.stack([grey_thumbnail(c) for c in made])
+    step('near duplicates: layers and pixels', lambda: near_search(red | {'pixels 16x16': reduce_features(np.stack(out['pixel hashes'][2]), seed=seed)},
+                                                                   draws, copies | {'pixels 16x16': thumbs}, 0.99, 5, seed, APPROX_FROM,
+                                                                   {(lab['layer'], True): lab['graph']}))
     codes = out['pixel hashes'][1]
     copy_codes = {k: list(perceptual_hash([make_copy(pixels[i], kd, rng) for i, kd in zip(d['rows'], d['kinds'])])) for k, d in draws.items()}
     step('near duplicates: hash', lambda: hash_search(codes, draws, copy_codes, 0.99, 5, seed=seed))

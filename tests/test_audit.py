@@ -1,6 +1,6 @@
 """`featviz audit` and `featviz.tool.audit.audit` on small generated sets whose flipped labels, duplicates, leaks and
 broken files are known: recall and precision against floors written here before the first run."""
-import gzip, json, os, shutil, struct
+import gzip, hashlib, json, os, shutil, struct
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +231,43 @@ def test_explorer_gets_the_audit(result, folder, tmp_path):
     assert d['flags'].keys() == ov2['flags'].keys() and all((d['flags'][k] == ov2['flags'][k]).all() for k in d['flags'])
     np.testing.assert_allclose(d['scores']['audit label quality (flagged; others 1)'], lab, atol=1e-4)
     with pytest.raises(ExploreError, match='no audit at'): audit_overlay(names, 'valid', tmp_path/'none')
+
+
+class ContentHash(nn.Module):
+    "Uninformative features: per image, 16 uniform numbers seeded by a hash of its pixels, so a near copy's features are unrelated."
+    def forward(self, x):
+        return torch.stack([torch.rand(16, generator=torch.Generator().manual_seed(int.from_bytes(hashlib.blake2b(xi.numpy().tobytes(), digest_size=4).digest(), 'little'))) for xi in x])
+
+
+@pytest.fixture(scope='module')
+def hashed(tmp_path_factory):
+    "An unlabelled folder of 120 pictures and 6 near copies (2 of each kind, made at the images' size), audited on uninformative features."
+    from featviz.tool.audit import COPY_KINDS, make_copy
+    root, rng = tmp_path_factory.mktemp('hashed'), np.random.default_rng(3)
+    pics = [picture(i % 4, rng) for i in range(120)]
+    for i, a in enumerate(pics): Image.fromarray(a).save(root/f'img{i:03d}.png')
+    for j in range(6):
+        Image.fromarray(make_copy(pics[10 * j], COPY_KINDS[j % 3], rng)).save(root/f'copy{j}-of-img{10 * j:03d}.png')
+    return audit(root, nn.Sequential(ContentHash()), ['0'], size=32, n_copies=40, cache=False)
+
+
+def test_chooser_picks_pixels_when_features_are_uninformative(hashed):
+    a, chosen = hashed, hashed.notes['layers']['near_duplicates']
+    # floors written before the first run: the chooser takes the thumbnails, whose calibration keeps more copies
+    assert chosen is not None and chosen.startswith('pixels'), (chosen, a.calibration, a.notes)
+    assert a.calibration[chosen]['calibrate']['recall'] > a.calibration.get('0', {}).get('calibrate', {}).get('recall', 0)
+
+
+@pytest.mark.xfail(strict=True, reason="measured on the first run (floors unchanged): the 6 copies in the set sit on the calibration's "
+                   "distinct side as false positives (JPEG/resize copies at cosine > 0.9999), so the threshold lands at 0.99995 and finds none; "
+                   "the uninformative features cannot corroborate them as duplicates (see benchmarks/README.md, near duplicates)")
+def test_pixels_find_the_copies_of_the_set(hashed):
+    a = hashed
+    groups = dict(zip(a.images.path.map(lambda p: Path(p).name), a.groups))
+    found = [groups[f'copy{j}-of-img{10 * j:03d}.png'] >= 0 and groups[f'copy{j}-of-img{10 * j:03d}.png'] == groups[f'img{10 * j:03d}.png']
+             for j in range(6)]
+    flagged = names(a.table, 'duplicate')
+    injected = {f'copy{j}-of-img{10 * j:03d}.png' for j in range(6)} | {f'img{10 * j:03d}.png' for j in range(6)}
+    # floors written before the first run
+    assert sum(found) >= 4, (found, a.calibration[a.notes['layers']['near_duplicates']])
+    assert len(flagged & injected) / max(len(flagged), 1) >= 0.7, sorted(flagged)

@@ -36,10 +36,11 @@ from ..report.plots import read_asset
 from .explore import ExploreError, check_writable, default_layers, item_names, pick_split, png_uri
 
 # %% auto #0
-__all__ = ['COPY_KINDS', 'APPROX_FROM', 'ISSUES', 'COLUMNS', 'AuditError', 'subset_splits', 'split_features', 'image_table',
-           'pixel_hashes', 'pixel_digests', 'digest_groups', 'merge_groups', 'make_copy', 'copy_draws',
-           'distinct_sample', 'judge_threshold', 'near_threshold', 'label_audit', 'Audit', 'audit_table', 'counts',
-           'network_crops', 'near_search', 'hash_search', 'find_duplicates', 'audit', 'summary', 'report_html']
+__all__ = ['PIXEL_SIDE', 'COPY_KINDS', 'APPROX_FROM', 'ISSUES', 'COLUMNS', 'AuditError', 'subset_splits', 'split_features',
+           'image_table', 'grey_thumbnail', 'pixel_hashes', 'pixel_digests', 'digest_groups', 'merge_groups',
+           'make_copy', 'copy_draws', 'distinct_sample', 'judge_threshold', 'near_threshold', 'label_audit', 'Audit',
+           'audit_table', 'counts', 'network_crops', 'corroborated', 'near_search', 'hash_search', 'pixel_candidate',
+           'find_duplicates', 'audit', 'summary', 'report_html']
 
 # %% ../../nbs/foundation/tool/audit.ipynb #dcaeb86e
 class AuditError(ValueError):
@@ -79,6 +80,16 @@ def image_table(images: ImageSet, fsets: dict) -> pd.DataFrame:
                                        valid=np.ones(len(names), bool) if fs.valid is None else np.asarray(fs.valid))))
     return pd.concat(parts, ignore_index=True)
 
+# %% ../../nbs/foundation/tool/audit.ipynb #e27b24a2
+PIXEL_SIDE = 16   # side of the grey thumbnail that is the pixel candidate for near duplicates
+
+def grey_thumbnail(a: np.ndarray | None, side: int = PIXEL_SIDE) -> np.ndarray | None:
+    "A decoded uint8 image as its grey `side` x `side` thumbnail (area-averaged), L2-normalised float32; None where it has no pixel layout."
+    if a is None or a.dtype != np.uint8 or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)): return None
+    im = Image.fromarray(a[..., 0] if a.ndim == 3 and a.shape[2] == 1 else a).convert('L').resize((side, side), Image.BOX)
+    v = np.asarray(im, np.float32).ravel()
+    return v / max(float(np.linalg.norm(v)), 1e-6)
+
 # %% ../../nbs/foundation/tool/audit.ipynb #e27b24a3
 def _decode(images: ImageSet, split: str, i: int, ds=None) -> np.ndarray | None:
     "Image `i` of `split` decoded at its own size (RGB; arrays as stored); None where it does not decode."
@@ -96,16 +107,16 @@ def _phash(a: np.ndarray | None) -> np.ndarray | None:
     try: return perceptual_hash([a])[0]
     except ValueError: return None
 
-def pixel_hashes(images: ImageSet, split: str) -> tuple[list, list]:
-    "Per image of `split`, in one decoding pass: its BLAKE2b digest (exact copies) and its perceptual hash (near copies); None where unreadable."
+def pixel_hashes(images: ImageSet, split: str, side: int = PIXEL_SIDE) -> tuple[list, list, list]:
+    "Per image of `split`, in one decoding pass: BLAKE2b digest (exact copies), perceptual hash and grey thumbnail (near copies); None where unreadable."
     ds = images.dataset(split) if images.kind(split) == 'dataset' else None
-    digests, phashes = [], []
+    digests, phashes, thumbs = [], [], []
     for i in range(len(images[split])):
         a = _decode(images, split, i, ds)
         digests.append(None if a is None else
                        hashlib.blake2b(str(a.shape).encode() + np.ascontiguousarray(a).tobytes(), digest_size=16).digest())
-        phashes.append(_phash(a))
-    return digests, phashes
+        phashes.append(_phash(a)); thumbs.append(grey_thumbnail(a, side))
+    return digests, phashes, thumbs
 
 def pixel_digests(images: ImageSet, split: str) -> list[bytes | None]:
     "BLAKE2b digest of each image of `split` decoded at its own size (RGB; arrays as stored); None where it does not decode."
@@ -355,35 +366,57 @@ def _variants(red: tuple, C: np.ndarray | None = None) -> dict:
     Zc = Z if C is None else (np.asarray(C, np.float32) - mean) @ axes.T
     return {False: _nonzero(Zc + mean @ axes.T), True: _nonzero(Zc)}
 
-def near_search(reduced: dict,             # per layer, `reduce_features` of every image searched (all splits)
+def _family(layer: str) -> str: return 'pixels' if str(layer).startswith('pixels') else 'features'
+
+def corroborated(m: dict,      # (layer, centred) -> (X, copies' similarities per draw, the sample's nearest similarity, its index)
+                 rows: np.ndarray  # the sampled images (both draws), row for row with m's nearest
+                ) -> dict:
+    "Per candidate, which sampled images stay on its distinct side: out where half the other family's candidates call the image and its nearest a copy."
+    keep = {}
+    for key, (X, cs, ns, j) in m.items():
+        others = [o for o in m if _family(o[0]) != _family(key[0])]
+        votes = sum(pair_similarity(m[o][0][rows], m[o][0][j]) >= np.median(m[o][1]['calibrate']) for o in others)
+        keep[key] = np.ones(len(rows), bool) if not others else 2 * votes < len(others)
+    return keep
+
+def near_search(reduced: dict,             # per candidate (a layer, or the pixels), `reduce_features` of every image searched (all splits)
                 draws: dict,               # `copy_draws`
-                copy_feats: dict,          # per layer, features of the draws' copies: calibration draw first, then report
+                copy_feats: dict,          # per candidate, features of the draws' copies: calibration draw first, then report
                 target_precision: float = 0.99, k: int = 5, seed: int = 0,
                 approx: int | None = APPROX_FROM,
                 shared: dict | None = None # (layer, centred) -> a neighbour graph of those features already computed
                ) -> dict:
-    "Per layer, raw and centred, a threshold calibrated on the copies; near-duplicate groups of the variant that keeps most."
-    out, n_cal, sims = dict(near=None, layer=None, calibration={}, notes=[], sims=None), len(draws['calibrate']['rows']), {}
+    "Per candidate, raw and centred, a threshold calibrated on the copies; near-duplicate groups of the candidate that keeps most."
+    out, n_cal, sims, m = dict(near=None, layer=None, calibration={}, notes=[], sims=None), len(draws['calibrate']['rows']), {}, {}
+    pick = distinct_sample(draws, 1000, seed)
+    rows, n1 = np.concatenate([pick['calibrate'], pick['report']]), len(pick['calibrate'])
     for l, red in reduced.items():
         X, C = _variants(red), _variants(red, copy_feats[l])
-        for centred in (False, True):           # cosine of the features, or of their deviations from the set's mean
-            try: cal, cs, ns = _near_threshold(X[centred], draws, {'calibrate': C[centred][:n_cal], 'report': C[centred][n_cal:]},
-                                               target_precision, seed=seed)
-            except ValueError as e: out['notes'].append(f"{l}{' centred' if centred else ''}: no threshold ({e})"); continue
-            out['calibration'][f"{l} centred" if centred else l] = cal | dict(layer=l, centred=centred)
-            sims[(l, centred)] = (cs, ns)
+        for c in (False, True):                 # cosine of the features, or of their deviations from the set's mean
+            d, j = nearest_neighbors(X[c], 1, rows=rows)
+            cs = dict(calibrate=pair_similarity(X[c][draws['calibrate']['rows']], C[c][:n_cal]),
+                      report=pair_similarity(X[c][draws['report']['rows']], C[c][n_cal:]))
+            m[(l, c)] = (X[c], cs, 1 - d[:, 0].astype(float), j[:, 0])
+    for (l, c), kp in corroborated(m, rows).items():
+        cs, ns = m[(l, c)][1], dict(calibrate=m[(l, c)][2][:n1], report=m[(l, c)][2][n1:])
+        kept = dict(calibrate=kp[:n1], report=kp[n1:])
+        try: cal = judge_threshold(draws, {n: pick[n][kept[n]] for n in pick}, cs, {n: ns[n][kept[n]] for n in ns}, target_precision)
+        except ValueError as e: out['notes'].append(f"{l}{' centred' if c else ''}: no threshold ({e})"); continue
+        for n in kept: cal[n]['left_out_as_duplicates'] = int((~kept[n]).sum())
+        out['calibration'][f"{l} centred" if c else l] = cal | dict(layer=l, centred=c)
+        sims[(l, c)] = (cs, ns)
     if not out['calibration']:
-        out['notes'].append("near duplicates not searched: no layer separates copies from distinct images at the target precision")
+        out['notes'].append("near duplicates not searched: no candidate separates copies from distinct images at the target precision")
         return out
     cal, names = out['calibration'], list(out['calibration'])
     out['layer'] = best = max(names, key=lambda n: (cal[n]['calibrate']['recall'], -names.index(n)))
     key = (cal[best]['layer'], cal[best]['centred'])
-    X = _variants(reduced[key[0]])[key[1]]
+    X = m[key][0]
     kk = min(k, len(X) - 1)
     graph = (shared or {}).get(key)
     if graph is None or graph[0].shape[1] < kk: graph = nearest_neighbors(X, kk, approx=approx)
     out['near'] = near_duplicates(X, cal[best]['calibrate']['threshold'], k=kk, seed=seed, neighbors=graph)
-    out['sims'] = sims[key]                     # the chosen variant's similarities, to judge it joined with the hash
+    out['sims'], out['all_sims'] = sims[key], sims  # the chosen candidate's similarities, to judge it joined with the hash
     return out
 
 # %% ../../nbs/foundation/tool/audit.ipynb #4a5b6c02
@@ -450,12 +483,23 @@ def _copy_features(copies: list, bb: Backbone, layers: list[str], settings: Sett
         fs = split_features(cs, bb, layers, None, get_settings(settings), bs, device=device)[cs.splits[0]]
     return {l: np.asarray(fs[l]) for l in layers}
 
+def pixel_candidate(thumbs: list,           # per image searched, its `grey_thumbnail` (None: no pixel layout)
+                    copies: dict,           # per draw name, the copies made of its images (`_own_copies`), calibration draw first
+                    side: int = PIXEL_SIDE, seed: int = 0) -> tuple | str:
+    "The grey thumbnails as a near-duplicate candidate beside the layers: (name, `reduce_features` of the set's, the copies'), or why not."
+    made = [grey_thumbnail(c, side) for v in copies.values() for c in v]
+    if any(t is None for t in thumbs) or any(t is None for t in made):
+        return "pixel candidate not calibrated: some images have no uint8 pixel layout to make a grey thumbnail of"
+    return f'pixels {side}x{side}', reduce_features(np.stack(thumbs), seed=seed), np.stack(made)
+
 # %% ../../nbs/foundation/tool/audit.ipynb #3f6e9297
 def find_duplicates(images: ImageSet, table: pd.DataFrame, reduced: dict, bb: Backbone, layers: list[str], n_copies: int = 200,
                     target_precision: float = 0.99, k: int = 5, bs: int = 64, device=None, seed: int = 0,
-                    approx: int | None = APPROX_FROM, shared: dict | None = None, settings: Settings | None = None) -> dict:
-    "Exact groups (pixel digests); near groups of the features (`near_search`) and of the perceptual hash (`hash_search`); all merged."
-    px = {sp: pixel_hashes(images, sp) for sp in images.splits}
+                    approx: int | None = APPROX_FROM, shared: dict | None = None, settings: Settings | None = None,
+                    pixels: int | None = PIXEL_SIDE  # side of the grey-thumbnail candidate beside the layers (None: layers only)
+                   ) -> dict:
+    "Exact groups (pixel digests); near groups of the best candidate, layers or pixels (`near_search`), and of the perceptual hash (`hash_search`); all merged."
+    px = {sp: pixel_hashes(images, sp, pixels or PIXEL_SIDE) for sp in images.splits}
     exact = digest_groups([px[sp][0][i] for sp, i in zip(table.split, table['index'])])
     out = dict(exact=exact, near=None, groups=exact.copy(), near_score=np.ones(len(table)), layer=None, calibration={}, notes=[])
     try: draws = copy_draws(len(table), n_copies, np.flatnonzero(exact >= 0), seed)
@@ -468,12 +512,18 @@ def find_duplicates(images: ImageSet, table: pd.DataFrame, reduced: dict, bb: Ba
         made = np.concatenate([np.stack([make_copy(c, kind, rng) for c, kind in zip(network_crops(images, table, d['rows'], bb), d['kinds'])])
                                for d in draws.values()])
         fs = extract_features(LayerOutputs(bb.model, layers), made, preprocess=bb.preprocess, pool='avg', bs=bs, device=device, progress=False)
-    out |= near_search(reduced, draws, {l: fs[l] for l in layers}, target_precision, k, seed, approx, shared)
+    fs = {l: fs[l] for l in layers}
+    pc = pixel_candidate([px[sp][2][i] for sp, i in zip(table.split, table['index'])], own, pixels, seed) if pixels else None
+    if isinstance(pc, str): out['notes'].append(pc)
+    elif pc is not None: reduced, fs = reduced | {pc[0]: pc[1]}, fs | {pc[0]: pc[2]}
+    out |= near_search(reduced, draws, fs, target_precision, k, seed, approx, shared)
     copy_like = None
     if out['sims'] is not None:                 # the features call a pair a copy: as close as 95 % of the calibration draw's copies
-        c = out['calibration'][out['layer']]
-        Xf, q = _variants(reduced[c['layer']])[c['centred']], np.quantile(out['sims'][0]['calibrate'], 0.05)
-        copy_like = lambda a, b: pair_similarity(Xf[a], Xf[b]) >= q
+        cal = {n: c for n, c in out['calibration'].items() if _family(c['layer']) == 'features'}   # the layers' best, not the pixels
+        c = cal[max(cal, key=lambda n: cal[n]['calibrate']['recall'])] if cal else None
+        if c is not None:
+            Xf, q = _variants(reduced[c['layer']])[c['centred']], np.quantile(out['all_sims'][(c['layer'], c['centred'])][0]['calibrate'], 0.05)
+            copy_like = lambda a, b: pair_similarity(Xf[a], Xf[b]) >= q
     hs = hash_search([px[sp][1][i] for sp, i in zip(table.split, table['index'])], draws,
                      {name: [_phash(c) for c in v] for name, v in own.items()}, target_precision, k, seed=seed, copy_like=copy_like)
     out['notes'] += hs['notes']
@@ -512,7 +562,7 @@ def _skipped(images: ImageSet, fsets: dict) -> pd.DataFrame:
     return pd.DataFrame([dict(path=p, reason=r) for p, r in failed.items()], columns=['path', 'reason'])
 
 # %% ../../nbs/foundation/tool/audit.ipynb #d2a1c0de
-def _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, n_copies, target_precision, bs, device, seed, timed, settings=None) -> dict:
+def _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, n_copies, target_precision, bs, device, seed, timed, settings=None, pixels=PIXEL_SIDE) -> dict:
     "The detectors on the features of every readable image: reduced once, one neighbour graph for the vote, the outliers and (one split) the near search."
     red = timed('reduce', lambda: {l: reduce_features(_nonzero(X), seed=seed) for l, X in feats.items()})
     lab, kk, notes = None, min(k, len(split_rows) - 1), {}
@@ -528,7 +578,7 @@ def _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, 
     outl = timed('outliers', lambda: outlier_scores(Zo, k=kk, seed=seed, neighbors=graph))
     shared = {(out_layer, True): graph} if len(split_rows) == len(table) else None   # one split: the same rows, one graph
     dup = timed('duplicates', lambda: find_duplicates(images, table, red, bb, layers, n_copies, target_precision, bs=bs, device=device,
-                                                      seed=seed, shared=shared, settings=settings))
+                                                      seed=seed, shared=shared, settings=settings, pixels=pixels))
     return dict(lab=lab, outl=outl, dup=dup, out_layer=out_layer, notes=notes)
 
 # %% ../../nbs/foundation/tool/audit.ipynb #79e9fbcb
@@ -559,6 +609,7 @@ def audit(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a torc
           noise_rate: float = 0.1, # label noise injected to choose the layer and to measure quality
           n_copies: int = 200, # generated copies per draw of the near-duplicate calibration
           target_precision: float = 0.99, # precision the near threshold must reach on its calibration draw
+          pixels: int | None = PIXEL_SIDE, # side of the grey thumbnail calibrated beside the layers for near duplicates (None: layers only)
           cache: bool = True, num_workers: int | None = None, device=None, thumb_size: int = 48, top: int = 24,
           log: Callable[[str], None] | None = None, progress: bool = False, # a line per step; bars
           ) -> Audit:
@@ -576,7 +627,7 @@ def audit(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a torc
     if len(split_rows) < 3: raise AuditError(f"only {len(split_rows)} readable image(s) in {images.name}/{split}: the audit needs at least 3")
     notes = dict(split=split, images=f"{len(table):,} readable images in {len(images.splits)} split(s) of {images.name}; label issues "
                  f"and outliers in {split!r} ({len(split_rows):,})" + (f"; at most {max_images} per split (seed {seed})" if max_images else ''))
-    d = _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, n_copies, target_precision, bs, device, seed, timed, s)
+    d = _detect(images, table, feats, split_rows, bb, layers, k, folds, noise_rate, n_copies, target_precision, bs, device, seed, timed, s, pixels)
     del feats
     lab, outl, dup, out_layer = d['lab'], d['outl'], d['dup'], d['out_layer']
     notes |= d['notes']
@@ -585,7 +636,7 @@ def audit(data, # a folder, a folder of IDX files, uint8 arrays `(x, y)`, a torc
     notes |= dict(layers=dict(labels=lab['layer'] if lab else None, near_duplicates=dup['layer'], outliers=out_layer),
                   warnings=dup['notes'] + (lab['notes'] if lab else []))
     settings = dict(model=bb.name, weights=display_path(bb.weights), layers=layers, size=bb.size, split=split, max_images=max_images,
-                    seed=seed, k=k, folds=folds, noise_rate=noise_rate, n_copies=n_copies, target_precision=target_precision,
+                    seed=seed, k=k, folds=folds, noise_rate=noise_rate, n_copies=n_copies, target_precision=target_precision, pixels=pixels,
                     reduced_to=128, trial_rows=lab['trial_rows'] if lab else None, approximate_from=APPROX_FROM)
     thumbs = timed('thumbnails', lambda: _thumbs(images, table, t, bb, thumb_size, top))
     return Audit(images.name, images.source, bb.name, bb.weights, layers, split, bb.size, images.classes, t, table, dup['groups'],
@@ -654,6 +705,9 @@ def report_html(a: Audit) -> str:
     near = (f"<p>Threshold {cal['calibrate']['threshold']:.4f} (cosine), set on {cal['calibrate']['copies']} generated copies; on "
             f"{cal['report']['copies']} other copies and {cal['report']['distinct']} other images: recall {cal['report']['recall']:.3f}, "
             f"false-positive rate {cal['report']['false_positive_rate']:.4f}.</p>") if cal else '<p>no near-duplicate threshold (see notes)</p>'
+    cands = {n: dict(calibration_recall=v['calibrate']['recall'], report_recall=v['report']['recall'], report_fpr=v['report']['false_positive_rate'])
+             for n, v in a.calibration.items() if v.get('layer') is not None}       # the layers and the pixels, raw and centred
+    if cands: near += f"<p>Candidates (the best calibration recall is used: {e(str(a.notes['layers']['near_duplicates']))})</p>" + _table(cands)
     for name, what in (('perceptual hash', 'Perceptual hash (pixels)'), ('features or hash', 'Either detector')):
         if (r := a.calibration.get(name, {}).get('report')):
             near += (f"<p>{what}: on the report draw recall {r['recall']:.3f}, false-positive rate {r['false_positive_rate']:.4f}"
