@@ -65,7 +65,9 @@ def main():
             q = quality(au, src, dst, kinds)
             chosen = au.notes['layers']['near_duplicates']
             cands = {n: dict(cal_recall=round(c['calibrate']['recall'], 3), cal_precision=round(c['calibrate']['precision'], 3),
-                             report_recall=round(c['report']['recall'], 3), report_fpr=round(c['report']['false_positive_rate'], 4))
+                             report_recall=round(c['report']['recall'], 3), report_fpr=round(c['report']['false_positive_rate'], 4),
+                             threshold=round(c['calibrate']['threshold'], 4),
+                             set_copies=[(round(c[d].get('set_copies_share', 0), 3), c[d].get('left_out_as_set_copies', 0)) for d in ('calibrate', 'report')])
                      for n, c in au.calibration.items() if 'calibrate' in c}
             joined = au.calibration.get('features or hash', {}).get('report')
             res[f'{name} pixels={side}'] = r = dict(chosen=chosen, candidates=cands, injected=q, seconds=round(time.perf_counter() - t0, 1),

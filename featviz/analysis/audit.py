@@ -30,8 +30,8 @@ from .metrics import proportion_interval
 # %% auto #0
 __all__ = ['QUALITY_SCORES', 'METRICS', 'BACKENDS', 'problem_order', 'detection_quality', 'f1_interval', 'inject_label_noise',
            'OOF', 'oof_probabilities', 'label_issues', 'nearest_neighbors', 'knn_disagreement', 'reduce_features',
-           'exact_duplicates', 'pair_similarity', 'calibrate_threshold', 'near_duplicates', 'perceptual_hash',
-           'hash_neighbors', 'leaks', 'outlier_scores']
+           'exact_duplicates', 'pair_similarity', 'calibrate_threshold', 'copy_contamination', 'near_duplicates',
+           'perceptual_hash', 'hash_neighbors', 'leaks', 'outlier_scores']
 
 # %% ../../nbs/foundation/analysis/audit.ipynb #356966a8
 def problem_order(score: np.ndarray,                 # one score per image; lower = more likely a problem
@@ -388,6 +388,27 @@ def calibrate_threshold(sim_copies,                   # similarities of known co
     tp, fp = int((c >= threshold).sum()), int((d >= threshold).sum())
     return dict(threshold=float(threshold), precision=tp / (tp + distinct_weight * fp), recall=tp / len(c), false_positive_rate=fp / len(d),
                 copies=len(c), distinct=len(d), distinct_weight=float(distinct_weight))
+
+# %% ../../nbs/foundation/analysis/audit.ipynb #a7c0c002
+def copy_contamination(sim_copies,              # similarities of known (generated) copies to their originals
+                       sim_distinct,            # similarities of sampled images to their nearest other image of the set
+                       max_share: float = 0.25, # above this estimated share of copies on the distinct side, leave nothing out
+                       share: float | None = None # a share estimated elsewhere (e.g. the smallest of several representations'); None: estimate
+                      ) -> dict:
+    "Estimated share of the distinct side that are the set's own copies (min over t of S_d(t) / S_c(t)), and which to keep."
+    c = np.sort(_rows(np.asarray(sim_copies, dtype=float), 'sim_copies'))
+    d = _rows(np.asarray(sim_distinct, dtype=float), 'sim_distinct')
+    if not len(c) or not len(d): raise ValueError("copy_contamination needs similarities of both known copies and distinct images")
+    t = np.unique(c)
+    s_c = (len(c) - np.searchsorted(c, t, 'left')) / len(c)       # copies' share at or above each t
+    s_d = (len(d) - np.searchsorted(np.sort(d), t, 'left')) / len(d)
+    own = float((s_d / s_c)[s_c >= 0.5].min())                     # thresholds that keep at least half of the copies
+    share = own if share is None else min(float(share), own)
+    keep, refused = np.ones(len(d), bool), share > max_share
+    if not refused:
+        top = np.argsort(-d, kind='stable')[:_round_half_up(share * len(d))]
+        keep[top[d[top] >= np.median(c)]] = False                 # only pairs as close as a typical copy (the median's)
+    return dict(share=share, estimated=own, keep=keep, excluded=int((~keep).sum()), refused=bool(refused))
 
 # %% ../../nbs/foundation/analysis/audit.ipynb #1da38d51
 def near_duplicates(X: np.ndarray,          # features (N, D), one row per image

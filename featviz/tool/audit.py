@@ -28,7 +28,7 @@ from ..data.images import ImageSet, load_image, load_images
 from ..engine.backbones import Backbone, check_layers, load_backbone
 from ..engine.features import FeatureCache, extract_features
 from ..engine.layers import LayerOutputs
-from ..analysis.audit import (calibrate_threshold, detection_quality, inject_label_noise, knn_disagreement, label_issues,
+from ..analysis.audit import (calibrate_threshold, copy_contamination, detection_quality, inject_label_noise, knn_disagreement, label_issues,
                               leaks, near_duplicates, nearest_neighbors, oof_probabilities, outlier_scores, pair_similarity,
                               perceptual_hash, hash_neighbors, reduce_features)
 from ..analysis.metrics import proportion_interval
@@ -184,17 +184,21 @@ def distinct_sample(draws: dict, sample: int = 1000, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     return {name: np.sort(rng.choice(d['half'], min(sample, len(d['half'])), replace=False)) for name, d in draws.items()}
 
-def judge_threshold(draws: dict, pick: dict, copy_sim: dict, near_sim: dict, target_precision: float = 0.99, also=None) -> dict:
-    "Threshold from the calibration draw's similarities (copies vs the sample's nearest other image); its quality on the report draw."
+def judge_threshold(draws: dict, pick: dict, copy_sim: dict, near_sim: dict, target_precision: float = 0.99, also=None, share=None) -> dict:
+    "Threshold from the calibration draw's similarities (copies vs the sample's nearest other image, less the set's own copies); its quality on the report draw."
     weight = {name: len(d['half']) / len(pick[name]) for name, d in draws.items()}   # images each sampled one stands for
+    cc = {name: copy_contamination(copy_sim[name], near_sim[name], share=(share or {}).get(name)) for name in draws}  # the set's own copies
+    near_sim = {name: near_sim[name][cc[name]['keep']] for name in draws}
     cal = calibrate_threshold(copy_sim['calibrate'], near_sim['calibrate'], target_precision, weight['calibrate'])
     r, t = draws['report'], cal['threshold']
     hit, false = copy_sim['report'] >= t, near_sim['report'] >= t
-    if also is not None: hit, false = hit | also[0], false | also[1]              # another detector's decisions, joined
+    if also is not None: hit, false = hit | also[0], false | also[1][cc['report']['keep']]   # another detector's decisions, joined
     tp, fp = int(hit.sum()), int(false.sum())
     rep = dict(threshold=t, precision=tp / (tp + weight['report'] * fp) if tp + fp else float('nan'), recall=tp / len(hit),
                false_positive_rate=fp / len(false), copies=len(hit), distinct=len(false), distinct_weight=weight['report'],
                recall_by_kind={k: float(hit[r['kinds'] == k].mean()) for k in COPY_KINDS if (r['kinds'] == k).any()})
+    for name, q in (('calibrate', cal), ('report', rep)):
+        q |= dict(set_copies_share=cc[name]['share'], left_out_as_set_copies=cc[name]['excluded'], set_copies_refused=cc[name]['refused'])
     return dict(calibrate=cal, report=rep)
 
 def _near_threshold(X, draws, copies, target_precision=0.99, sample=1000, seed=0) -> tuple[dict, dict, dict]:
@@ -379,6 +383,7 @@ def corroborated(m: dict,      # (layer, centred) -> (X, copies' similarities pe
         keep[key] = np.ones(len(rows), bool) if not others else 2 * votes < len(others)
     return keep
 
+# %% ../../nbs/foundation/tool/audit.ipynb #a7c0c010
 def near_search(reduced: dict,             # per candidate (a layer, or the pixels), `reduce_features` of every image searched (all splits)
                 draws: dict,               # `copy_draws`
                 copy_feats: dict,          # per candidate, features of the draws' copies: calibration draw first, then report
@@ -397,10 +402,13 @@ def near_search(reduced: dict,             # per candidate (a layer, or the pixe
             cs = dict(calibrate=pair_similarity(X[c][draws['calibrate']['rows']], C[c][:n_cal]),
                       report=pair_similarity(X[c][draws['report']['rows']], C[c][n_cal:]))
             m[(l, c)] = (X[c], cs, 1 - d[:, 0].astype(float), j[:, 0])
-    for (l, c), kp in corroborated(m, rows).items():
-        cs, ns = m[(l, c)][1], dict(calibrate=m[(l, c)][2][:n1], report=m[(l, c)][2][n1:])
-        kept = dict(calibrate=kp[:n1], report=kp[n1:])
-        try: cal = judge_threshold(draws, {n: pick[n][kept[n]] for n in pick}, cs, {n: ns[n][kept[n]] for n in ns}, target_precision)
+    kps, nss = {key: dict(calibrate=kp[:n1], report=kp[n1:]) for key, kp in corroborated(m, rows).items()}, {}
+    for key in m: nss[key] = dict(calibrate=m[key][2][:n1], report=m[key][2][n1:])
+    out['set_share'] = share = {n: min((copy_contamination(m[key][1][n], nss[key][n][kp[n]])['share'] for key, kp in kps.items()),
+                                       default=None) for n in ('calibrate', 'report')}   # each bounds the set's share: the smallest serves all
+    for (l, c), kept in kps.items():
+        cs, ns = m[(l, c)][1], nss[(l, c)]
+        try: cal = judge_threshold(draws, {n: pick[n][kept[n]] for n in pick}, cs, {n: ns[n][kept[n]] for n in ns}, target_precision, share=share)
         except ValueError as e: out['notes'].append(f"{l}{' centred' if c else ''}: no threshold ({e})"); continue
         for n in kept: cal[n]['left_out_as_duplicates'] = int((~kept[n]).sum())
         out['calibration'][f"{l} centred" if c else l] = cal | dict(layer=l, centred=c)
@@ -432,7 +440,8 @@ def hash_search(codes: list,               # per image searched, its perceptual 
                 draws: dict,               # `copy_draws`
                 copy_codes: dict,          # per draw name, the perceptual hashes of its copies (None: not made), row for row
                 target_precision: float = 0.99, k: int = 5, sample: int = 1000, seed: int = 0,
-                copy_like=None             # (rows, rows) -> bool per pair: the other detector calls the pair a copy (None: no check)
+                copy_like=None,            # (rows, rows) -> bool per pair: the other detector calls the pair a copy (None: no check)
+                share=None                 # per draw, the share of the set's own copies estimated by `near_search` (None: the hash's own)
                ) -> dict:
     "A Hamming threshold calibrated on the copies (similarity = 1 - bits apart / 64), judged on the report draw; the groups it links."
     n, ok = len(codes), np.array([c is not None for c in codes])
@@ -454,7 +463,7 @@ def hash_search(codes: list,               # per image searched, its perceptual 
         near[name], j = nearest(p)
         kept[name] = ~copy_like(p, j) | (j == p) if copy_like is not None else np.ones(len(p), bool)
         pick[name], near[name] = p[kept[name]], near[name][kept[name]]
-    try: cal = judge_threshold(draws, pick, copy_sim, near, target_precision)
+    try: cal = judge_threshold(draws, pick, copy_sim, near, target_precision, share=share)
     except ValueError as e: out['notes'].append(f"perceptual hash: no threshold ({e})"); return out
     dist, idx = hash_neighbors(C[sub], min(k, len(sub) - 1))
     sim = 1 - dist / 64
@@ -462,7 +471,7 @@ def hash_search(codes: list,               # per image searched, its perceptual 
     out['group'][sub] = _link_groups(len(sub), np.repeat(np.arange(len(sub)), sim.shape[1])[linked.ravel()], idx[linked])
     out['score'][sub] = 1 - sim[:, 0]
     cal['calibrate']['left_out_as_duplicates'], cal['report']['left_out_as_duplicates'] = (int((~kept[k]).sum()) for k in ('calibrate', 'report'))
-    return out | dict(calibration=cal, sims=(copy_sim, near), pick=pick, kept=kept)
+    return out | dict(calibration=cal, sims=(copy_sim, near), pick=pick, kept=kept, share=share)
 
 # %% ../../nbs/foundation/tool/audit.ipynb #3f6e9298
 def _own_copies(images: ImageSet, table: pd.DataFrame, d: dict, rng) -> list:
@@ -518,21 +527,22 @@ def find_duplicates(images: ImageSet, table: pd.DataFrame, reduced: dict, bb: Ba
     elif pc is not None: reduced, fs = reduced | {pc[0]: pc[1]}, fs | {pc[0]: pc[2]}
     out |= near_search(reduced, draws, fs, target_precision, k, seed, approx, shared)
     copy_like = None
-    if out['sims'] is not None:                 # the features call a pair a copy: as close as 95 % of the calibration draw's copies
+    if out['sims'] is not None:                 # the features call a pair a copy: at or above their calibrated threshold
         cal = {n: c for n, c in out['calibration'].items() if _family(c['layer']) == 'features'}   # the layers' best, not the pixels
         c = cal[max(cal, key=lambda n: cal[n]['calibrate']['recall'])] if cal else None
         if c is not None:
-            Xf, q = _variants(reduced[c['layer']])[c['centred']], np.quantile(out['all_sims'][(c['layer'], c['centred'])][0]['calibrate'], 0.05)
+            Xf, q = _variants(reduced[c['layer']])[c['centred']], c['calibrate']['threshold']
             copy_like = lambda a, b: pair_similarity(Xf[a], Xf[b]) >= q
     hs = hash_search([px[sp][1][i] for sp, i in zip(table.split, table['index'])], draws,
-                     {name: [_phash(c) for c in v] for name, v in own.items()}, target_precision, k, seed=seed, copy_like=copy_like)
+                     {name: [_phash(c) for c in v] for name, v in own.items()}, target_precision, k, seed=seed, copy_like=copy_like,
+                     share=out.get('set_share'))
     out['notes'] += hs['notes']
     if hs['calibration']:
         out['calibration']['perceptual hash'] = hs['calibration'] | dict(layer=None, centred=None)
         if out['sims'] is not None:             # the two detectors joined: an image pair either one links (same images judged)
             t, (fc, fn) = out['calibration'][out['layer']]['calibrate']['threshold'], out['sims']
             also = (fc['report'] >= t, fn['report'][hs['kept']['report']] >= t)
-            j = judge_threshold(draws, hs['pick'], *hs['sims'], target_precision, also=also)
+            j = judge_threshold(draws, hs['pick'], *hs['sims'], target_precision, also=also, share=hs['share'])
             out['calibration']['features or hash'] = dict(report=j['report'] | dict(threshold=None), layer=None, centred=None)
     near_groups = [] if out['near'] is None else [out['near'].group.sort_index().to_numpy()]
     out['groups'] = merge_groups(exact, *near_groups, hs['group'])
