@@ -5,8 +5,10 @@ Each seed runs what `featviz run --full` runs in chapter 02, through the library
 settings' seed replaced by the seed, `seed_everything`, MNIST with its seeded, class-stratified 10 % validation split,
 the pretrained network, batches of 256, stage 1 (4 epochs, body frozen, on cached body outputs) and stage 2 (5 epochs,
 everything, discriminative rates), each learning rate and stage 2's BatchNorm handling chosen by the same trials on
-the validation split; then the test set is scored once (accuracy and 95 % Wilson interval). A seed therefore changes
-the validation split, the head's initial weights, the trials' subset, the batch orders and the dropout masks.
+the validation split (the unfrozen and BatchNorm trials over the chapter's number of batch orders; a seed run at a
+commit from before those trials were repeated records no `orders`: it had one); then the test set is scored once
+(accuracy and 95 % Wilson interval). A seed therefore changes the validation split, the head's initial weights, the
+trials' subset, the batch orders and the dropout masks.
 
 Run from the repository root with the usual FEATVIZ_* settings (data, weights, architecture; its own FEATVIZ_CACHE):
 
@@ -38,8 +40,13 @@ def chapter_settings(mode: str) -> dict:
     "Chapter 02's training settings for `mode` (the values of its cell that sets epochs, batch size and trial size)."
     from featviz.study.models import UNFROZEN_TRIAL
     full = mode == 'full'
-    return dict(epochs=[4, 5] if full else [2, 2], bs=256 if full else 64,
-                n_trial=UNFROZEN_TRIAL['n'] if full else 256, epochs_trial=UNFROZEN_TRIAL['epochs'])
+    return dict(epochs=[4, 5] if full else [2, 2], bs=256 if full else 64, n_trial=UNFROZEN_TRIAL['n'] if full else 256,
+                epochs_trial=UNFROZEN_TRIAL['epochs'], orders=UNFROZEN_TRIAL['orders'] if full else 2)
+
+
+def made(run: dict, key: str):
+    "A setting of a finished seed's run; runs made before the trials were repeated over batch orders had one order."
+    return run.get(key, 1 if key == 'orders' else None)
 
 
 def run_seed(seed: int, mode: str, ckpt_dir: Path, commit: dict) -> dict:
@@ -58,12 +65,11 @@ def run_seed(seed: int, mode: str, ckpt_dir: Path, commit: dict) -> dict:
     model, origin = create_model(cfg)
     learn = featviz_learner(dls, model)
     with learn.no_bar(), learn.no_logging():
-        fine_tune(learn, tuple(st['epochs']), n_trial=st['n_trial'], epochs_trial=st['epochs_trial'], seed=cfg.seed,
+        fine_tune(learn, tuple(st['epochs']), n_trial=st['n_trial'], epochs_trial=st['epochs_trial'], orders=st['orders'], seed=cfg.seed,
                   data=mnist, settings=cfg, checkpoint=ckpt_dir/f'seed-{seed}-stage2.pt')
         t_train = time.perf_counter() - t0
         scores = split_scores(learn)
-    tables = {k: {f'{i:g}' if isinstance(i, float) else str(i): float(e) for i, e in t['valid_error'].items()}
-              for k, t in learn.lr_trial_tables.items()}
+    tables = {k: t.reset_index().to_dict('records') for k, t in learn.lr_trial_tables.items()}   # one row per candidate and batch order
     return dict(seed=seed, mode=mode, arch=origin['arch'], weights=display_path(origin['weights'], cfg), **st,
                 lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1], body_bn=learn.chosen_bn, trials=tables,
                 **scores, resumed_epochs=learn.resumed_epochs, seconds_features=learn.head_learn.feature_seconds,
@@ -81,8 +87,8 @@ def summarise(runs: list[dict], mode: str, command: str) -> dict:
                 command=command, n_seeds=len(runs), test_accuracy_mean=float(acc.mean()) if len(acc) else None,
                 test_accuracy_sd=float(acc.std(ddof=1)) if len(acc) > 1 else None,
                 test_accuracy_min=float(acc.min()) if len(acc) else None, test_accuracy_max=float(acc.max()) if len(acc) else None,
-                settings={k: runs[0][k] for k in ('arch', 'weights', 'epochs', 'bs', 'n_trial', 'epochs_trial', 'n_train', 'n_valid',
-                                                  'n_test', 'device', 'threads')} if runs else {},
+                settings={k: made(runs[0], k) for k in ('arch', 'weights', 'epochs', 'bs', 'n_trial', 'epochs_trial', 'orders', 'n_train',
+                                                        'n_valid', 'n_test', 'device', 'threads')} if runs else {},
                 seconds_total=float(sum(r['seconds'] for r in runs)), runs=[{k: r[k] for k in keep} for r in runs],
                 machine=dict(python=platform.python_version(), cpus=os.cpu_count(), platform=platform.platform()))
 
@@ -107,7 +113,7 @@ def main(argv=None) -> int:
         path = per_seed/f'seed-{seed}.json'
         if path.exists():
             done = json.loads(path.read_text())
-            differ = {k: (done.get(k), v) for k, v in expected.items() if done.get(k) != v}
+            differ = {k: (made(done, k), v) for k, v in expected.items() if made(done, k) != v}
             if differ:
                 log(f"error: {path} was made with other settings ({differ}, as (file, now)): delete it or pass another --out")
                 return 1
@@ -118,7 +124,7 @@ def main(argv=None) -> int:
         log(f"seed {seed}: test accuracy {r['test_accuracy']:.4%} [{r['test_low']:.4%}, {r['test_high']:.4%}], "
             f"{r['seconds']:.0f} s; wrote {path}")
     runs = sorted((json.loads(p.read_text()) for p in per_seed.glob('seed-*.json')), key=lambda r: r['seed'])
-    runs = [r for r in runs if all(r.get(k) == v for k, v in expected.items())]
+    runs = [r for r in runs if all(made(r, k) == v for k, v in expected.items())]
     summary = summarise(runs, a.mode, command)
     summary_path = out/'finetune-seeds.json'
     with atomic_write(summary_path, 'w') as f: f.write(json.dumps(summary, indent=1) + '\n')

@@ -36,3 +36,18 @@ def test_home_page_shows_the_snapshot_run():
     nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
     text = json.dumps([c.get('outputs', []) for c in nb['cells']])
     assert f"study run **{res['run_id']}**" in text, "the committed home page shows another run than results/full-run.json"
+
+SEEDS = ROOT/'results'/'finetune-seeds.json'
+SEEDS_COMMAND = 'python scripts/finetune_seeds.py --seeds 0 1 2'
+
+def test_readme_states_the_seed_spread_of_the_committed_runs():
+    "The README names the seed script's command and, once seeds have finished, their accuracies as the per-seed files hold them."
+    readme = ' '.join((ROOT/'README.md').read_text().split())          # the paragraph's line breaks do not matter
+    assert f'`{SEEDS_COMMAND}`' in readme
+    if not SEEDS.is_file(): return                                      # none finished yet: the README says so
+    s = json.loads(SEEDS.read_text())
+    acc = [json.loads((ROOT/'results'/'finetune-seeds'/f"seed-{r['seed']}.json").read_text())['test_accuracy'] for r in s['runs']]
+    for a in acc: assert f'{100 * a:.2f} %' in readme, f"README lacks seed accuracy {100 * a:.2f} % of results/finetune-seeds/"
+    if len(acc) > 1:
+        mean, sd = sum(acc) / len(acc), (sum((a - sum(acc) / len(acc)) ** 2 for a in acc) / (len(acc) - 1)) ** 0.5
+        assert f'{100 * mean:.2f} % ± {100 * sd:.2f}' in readme, "README's mean ± sd over seeds differs from results/finetune-seeds/"

@@ -292,13 +292,16 @@ class FinetuneSummary(Summary, chapter='02_resnet_finetune'):
     test_low: float                         # 95 % Wilson interval of test_accuracy (featviz.analysis.metrics.accuracy_interval)
     test_high: float
     n_trial: int                            # training images per learning-rate trial
-    trials: dict[str, dict[str, float]]     # stage ('frozen', 'unfrozen') -> {learning rate: validation error of its trial}
+    trials: dict[str, dict[str, float]]     # stage ('frozen', 'unfrozen') -> {learning rate: (mean) validation error of its trial(s)}
     epochs_trial: int = 1                   # one-cycle epochs per unfrozen trial (a frozen trial is the real stage-1 schedule)
     seconds_features: float = 0.0           # computing the frozen body's outputs once for stage 1 (near 0: read from the feature cache)
     seconds_trials: float = 0.0             # both stages' learning-rate trials
     stage1_seed_errors: dict[str, float] = field(default_factory=dict)   # seed -> validation error of stage 1 at the chosen rate
     body_bn: str = 'eval'                   # stage 2's body BatchNorm handling (featviz.study.models.BN_MODES), chosen by `bn_trials`
-    bn_trials: dict[str, float] = field(default_factory=dict)            # mode -> validation error of its unfrozen trial at lr_unfrozen
+    bn_trials: dict[str, float] = field(default_factory=dict)            # mode -> mean validation error of its unfrozen trials at lr_unfrozen
+    trial_orders: int = 1                   # batch orders per unfrozen and BatchNorm candidate (`trials['unfrozen']`, `bn_trials`: means over them)
+    trials_sd: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> {learning rate: sd of the validation error over the orders}
+    bn_trials_sd: dict[str, float] = field(default_factory=dict)         # mode -> sd of the validation error over the orders
 
 # %% ../../nbs/foundation/study/chapters.ipynb #562416e9
 CKA_LAYERS = ('body.layer1', 'body.layer2', 'body.layer3', 'body.layer4', 'body')   # chapter 03: the layers both networks have

@@ -53,9 +53,9 @@ __all__ = ['ARCHS', 'HEAD_NAMES', 'LR_CANDIDATES', 'UNFROZEN_TRIAL', 'BN_MODES',
            'resnet_body', 'create_backbone', 'imagenet_top1', 'featviz_head', 'FeatvizNet', 'image_dataloaders',
            'CPUMixedPrecision', 'BodyEvalMode', 'body_head_splitter', 'speed_callbacks', 'featviz_learner',
            'save_finetuned', 'load_finetuned', 'create_model', 'HeadOnFeatures', 'loader_preprocess', 'body_features',
-           'head_learner', 'stage1_seed_spread', 'lr_trials', 'choose_lr', 'body_bn', 'EpochCheckpoint',
-           'fit_one_cycle_resumable', 'bn_trials', 'choose_bn', 'fine_tune', 'split_scores', 'get_finetuned',
-           'train_step', 'training_code', 'plot_top_losses', 'load_checkpoint']
+           'head_learner', 'stage1_seed_spread', 'lr_trials', 'trial_stats', 'near_best', 'choose_lr', 'body_bn',
+           'EpochCheckpoint', 'fit_one_cycle_resumable', 'bn_trials', 'choose_bn', 'fine_tune', 'split_scores',
+           'get_finetuned', 'train_step', 'training_code', 'plot_top_losses', 'load_checkpoint']
 
 # %% ../../nbs/foundation/study/models.ipynb #76e12fcc
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -319,41 +319,58 @@ def stage1_seed_spread(hl: Learner,       # a `head_learner` (its data: the cach
 # %% ../../nbs/foundation/study/models.ipynb #dfe8bcfb
 LR_CANDIDATES = dict(frozen=(1e-3, 3e-3, 1e-2), unfrozen=(1e-4, 1e-3, 3e-3))   # the head's rate; unfrozen, the body gets a tenth
 
-UNFROZEN_TRIAL = dict(n=16000, epochs=1)   # an unfrozen trial: one one-cycle epoch on 16,000 fit images (benchmarks/bench_lr_trials.py)
+UNFROZEN_TRIAL = dict(n=16000, epochs=1, orders=3)   # an unfrozen trial: one one-cycle epoch on 16,000 fit images (benchmarks/bench_lr_trials.py), repeated over 3 batch orders
 
 def lr_trials(learn: Learner,            # the learner, in the state every trial starts from
               lrs,                       # candidate learning rates (unfrozen: the head's; the body gets a tenth)
               unfrozen: bool,            # train everything (discriminative rates) or the head only
               n: int | None = None,      # training images per trial: a fixed, seeded subset of the fit split (None: all of it)
               epochs: int = 1,           # one-cycle epochs per trial
-              seed: int = 0,             # the subset's and the shuffling's seed
+              seed: int = 0,             # the subset's seed, and the first batch order's
+              orders: int = 1,           # batch orders per candidate: order r shuffles and draws dropout from `seed + r`, alike for every candidate
              ) -> pd.DataFrame:
-    "One trial per learning rate from the same weights, scored on the validation split; the weights are restored."
+    "One trial per learning rate and batch order from the same weights, scored on the validation split; the weights are restored."
     dls0, w0 = learn.dls, {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
     frozen_idx = learn.opt.frozen_idx if learn.opt is not None else None
-    n_fit = len(dls0.train_ds)
+    n_fit, rng0 = len(dls0.train_ds), dls0.train.rng
     idx = None if n is None or n >= n_fit else np.sort(np.random.default_rng(seed).choice(n_fit, n, replace=False))
     if idx is not None: learn.dls = DataLoaders(dls0.train.new(torch.utils.data.Subset(dls0.train_ds, idx)), dls0.valid, device=dls0.device)
     rows = []
     try:
         for lr in lrs:
-            learn.model.load_state_dict(w0)
-            learn.unfreeze() if unfrozen else learn.freeze()        # also clears the optimizer state
-            torch.manual_seed(seed)
-            t0 = time.perf_counter()
-            with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, slice(lr / 10, lr) if unfrozen else lr)
-            valid_loss, valid_error = learn.recorder.values[-1][1:3]
-            rows.append(dict(lr=lr, n_images=n_fit if idx is None else len(idx), epochs=epochs, valid_loss=float(valid_loss),
-                             valid_error=float(valid_error), seconds=time.perf_counter() - t0))
+            for r in range(orders):
+                learn.model.load_state_dict(w0)
+                learn.unfreeze() if unfrozen else learn.freeze()        # also clears the optimizer state
+                torch.manual_seed(seed + r); learn.dls.train.rng = random.Random(seed + r)   # order r: the same batches and dropout masks for every candidate
+                t0 = time.perf_counter()
+                with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, slice(lr / 10, lr) if unfrozen else lr)
+                valid_loss, valid_error = learn.recorder.values[-1][1:3]
+                rows.append(dict(lr=lr, order=r, n_images=n_fit if idx is None else len(idx), epochs=epochs, valid_loss=float(valid_loss),
+                                 valid_error=float(valid_error), seconds=time.perf_counter() - t0))
     finally:
-        learn.dls = dls0
+        learn.dls, dls0.train.rng = dls0, rng0      # the real schedule then shuffles as if no trial had run
         learn.model.load_state_dict(w0)
         if frozen_idx is not None: learn.freeze_to(frozen_idx)
     return pd.DataFrame(rows).set_index('lr')
 
+# %% ../../nbs/foundation/study/models.ipynb #a7c1e0f2
+def trial_stats(trials: pd.DataFrame) -> pd.DataFrame:
+    "Per candidate, in the table's order: mean validation error, its sample sd over the batch orders, mean validation loss, number of orders."
+    g = trials.groupby(level=0, sort=False)
+    return pd.DataFrame(dict(valid_error=g['valid_error'].mean(), sd=g['valid_error'].std(ddof=1), valid_loss=g['valid_loss'].mean(),
+                             orders=g.size()))
+
+def near_best(trials: pd.DataFrame) -> tuple:
+    "`(best, near)`: the candidate with the lowest mean validation error (ties: mean loss), and all within one sd of it (the larger of the two sds), in the table's order."
+    st = trial_stats(trials)
+    best = st.sort_values(['valid_error', 'valid_loss'], kind='stable').index[0]
+    if st['orders'].min() < 2: return best, [best]        # one batch order: no sd, the lowest error decides alone
+    gap, sd = (st['valid_error'] - st.loc[best, 'valid_error']).abs(), st['sd']
+    return best, [c for c in st.index if c == best or gap[c] <= max(sd[c], sd[best])]
+
 def choose_lr(trials: pd.DataFrame) -> float:
-    "The trial learning rate with the lowest validation error (ties: the lowest validation loss)."
-    return float(trials.sort_values(['valid_error', 'valid_loss']).index[0])
+    "The learning rate of the lowest mean validation error; if others are within one sd of it (`near_best`), the smallest of them."
+    return float(min(near_best(trials)[1]))
 
 BN_MODES = ('eval', 'train')   # the body's BatchNorm layers: fixed (ImageNet) statistics, or batch statistics
 
@@ -454,26 +471,30 @@ def fit_one_cycle_resumable(learn: Learner, n_epoch: int, lr_max,
 def bn_trials(learn: Learner,             # the learner, in the state stage 2 starts from
               lr: float,                  # the head's unfrozen rate (the body gets a tenth), e.g. `choose_lr`'s
               n: int | None = UNFROZEN_TRIAL['n'], epochs: int = UNFROZEN_TRIAL['epochs'], seed: int = 0,
-              done: pd.DataFrame | None = None,   # `lr_trials`' unfrozen table (made in eval mode): its row at `lr` is reused
+              done: pd.DataFrame | None = None,   # `lr_trials`' unfrozen table (made in eval mode): its rows at `lr` are reused
+              orders: int = 1,                    # batch orders per mode, as in `lr_trials`
              ) -> pd.DataFrame:
-    "Stage 2's BatchNorm handling on the validation split: one unfrozen `lr_trials` trial at `lr` per mode in `BN_MODES`."
+    "Stage 2's BatchNorm handling on the validation split: unfrozen `lr_trials` trials at `lr` per mode in `BN_MODES` and batch order."
     rows = []
     for mode in BN_MODES:
-        if mode == 'eval' and done is not None and lr in done.index: t = done.loc[[lr]]    # the same trial: same weights, subset, seed
+        same = done is not None and lr in done.index and sorted(done.loc[[lr]].get('order', pd.Series([0])).tolist()) == list(range(orders))
+        if mode == 'eval' and same: t = done.loc[[lr]]    # the same trials: same weights, subset, batch orders
         else:
-            with body_bn(learn, mode): t = lr_trials(learn, [lr], True, n, epochs, seed=seed)
+            with body_bn(learn, mode): t = lr_trials(learn, [lr], True, n, epochs, seed=seed, orders=orders)
         rows.append(t.reset_index().assign(bn=mode))
     return pd.concat(rows).set_index('bn')
 
 def choose_bn(trials: pd.DataFrame) -> str:
-    "The BatchNorm mode with the lowest validation error (ties: the lower validation loss; a full tie keeps `'eval'`)."
-    return str(trials.sort_values(['valid_error', 'valid_loss'], kind='stable').index[0])
+    "The BatchNorm mode of the lowest mean validation error; if the other is within one sd of it (`near_best`), `'eval'` (fixed statistics)."
+    best, near = near_best(trials)
+    return 'eval' if 'eval' in near else str(best)
 
 def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
               lr_frozen: float | None = None,    # the head's rate with the body frozen; None: chosen by `lr_trials`
               lr_unfrozen: float | None = None,  # the head's rate unfrozen (the body gets a tenth); None: chosen
               n_trial: int | None = UNFROZEN_TRIAL['n'],           # training images per unfrozen trial
               epochs_trial: int = UNFROZEN_TRIAL['epochs'],        # one-cycle epochs per unfrozen trial
+              orders: int = UNFROZEN_TRIAL['orders'],              # batch orders per unfrozen and BatchNorm candidate
               seed: int = 0,
               data=None,                         # the `ImageData` `learn.dls` was built from: body features cached for chapters 03/05 too
               cached: bool = True,               # stage 1 on cached body outputs (`head_learner`); False: through the body
@@ -494,10 +515,10 @@ def fine_tune(learn: Learner, epochs: tuple[int, int] = (4, 5),
         stage1.fit_one_cycle(epochs[0], lr_frozen)
         learn.head_learn = stage1     # its recorder holds stage 1's history
         if lr_unfrozen is None:     # trials from the frozen stage's result, which the real stage then starts from
-            learn.lr_trial_tables['unfrozen'] = lr_trials(learn, LR_CANDIDATES['unfrozen'], True, n_trial, epochs_trial, seed=seed)
+            learn.lr_trial_tables['unfrozen'] = lr_trials(learn, LR_CANDIDATES['unfrozen'], True, n_trial, epochs_trial, seed=seed, orders=orders)
             lr_unfrozen = choose_lr(learn.lr_trial_tables['unfrozen'])
         if bn is None:
-            learn.lr_trial_tables['bn'] = bn_trials(learn, lr_unfrozen, n_trial, epochs_trial, seed=seed, done=learn.lr_trial_tables.get('unfrozen'))
+            learn.lr_trial_tables['bn'] = bn_trials(learn, lr_unfrozen, n_trial, epochs_trial, seed=seed, done=learn.lr_trial_tables.get('unfrozen'), orders=orders)
             bn = choose_bn(learn.lr_trial_tables['bn'])
         learn.unfreeze()              # also clears the optimizer state: stage 2 starts with a fresh Adam either way
         with body_bn(learn, bn): learn.resumed_epochs = fit_one_cycle_resumable(learn, epochs[1], slice(lr_unfrozen / 10, lr_unfrozen), checkpoint)
@@ -533,7 +554,7 @@ def get_finetuned(settings: Settings | None = None, store=None, name: str = '02_
     model, origin = create_model(s)
     learn = featviz_learner(image_dataloaders(data, bs=64, device=resolve_device(s), seed=s.seed), model)
     with learn.no_bar(), learn.no_logging():
-        fine_tune(learn, (2, 2), n_trial=256, seed=s.seed, data=data, settings=s)
+        fine_tune(learn, (2, 2), n_trial=256, orders=2, seed=s.seed, data=data, settings=s)   # chapter 02's quick settings
         scores = split_scores(learn)
     save_finetuned(learn.model, store, name, mode=s.mode, **scores, lr_frozen=learn.chosen_lrs[0], lr_unfrozen=learn.chosen_lrs[1],
                    body_bn=learn.chosen_bn, epochs=[2, 2], weights=origin['weights'], seed=s.seed)
