@@ -715,17 +715,20 @@ def _cmd_explore(a) -> int:
 # %% ../nbs/foundation/cli.ipynb #4f09a5ab
 def _add_cache(sub) -> None:
     "The `cache` subcommand's arguments."
-    c = sub.add_parser('cache', help="the cache's size by kind, dataset and model; prune feature entries",
+    c = sub.add_parser('cache', help="the cache's size by kind, dataset and model; prune feature entries and cached results",
                        description="Show the cache (FEATVIZ_CACHE): its size by kind and its feature entries by dataset and "
-                                   "model. With --prune-*, first delete the feature entries that match all the given conditions.")
+                                   "model. With --prune-days/-dataset/-model, first delete the feature entries that match all the given conditions; "
+                                   "with --prune-results N, the cached results (maps, fits, training steps) older than N days.")
     c.add_argument('--prune-days', type=float, metavar='N', help="delete feature entries older than N days")
     c.add_argument('--prune-dataset', metavar='NAME', help="delete the feature entries of this dataset (e.g. mnist, or a folder's name)")
     c.add_argument('--prune-model', metavar='NAME', help="delete the feature entries of this model (its name or the start of it)")
+    c.add_argument('--prune-results', type=float, metavar='N', help="delete cached results (maps, fits, training steps) older than N days; 0: all")
 
 def _cmd_cache(a) -> int:
     cfg = get_settings()
     root, fc = cfg.cache_dir, FeatureCache(settings=cfg)
     if a.prune_days is not None and a.prune_days < 0: raise ValueError(f"--prune-days {a.prune_days:g}: give a number of days >= 0")
+    if a.prune_results is not None and a.prune_results < 0: raise ValueError(f"--prune-results {a.prune_results:g}: give a number of days >= 0")
     print(f"cache: {root} (FEATVIZ_CACHE)")
     if not root.is_dir():
         print("  empty: nothing cached yet")
@@ -734,6 +737,9 @@ def _cmd_cache(a) -> int:
     if any(v is not None for v in (a.prune_days, a.prune_dataset, a.prune_model)):
         gone = fc.prune(a.prune_days, a.prune_dataset, a.prune_model)
         print(f"pruned {len(gone)} feature entr{'y' if len(gone) == 1 else 'ies'}" + ''.join(f"\n  {g}" for g in gone))
+    if a.prune_results is not None:
+        gone = get_store(cfg).prune_results(a.prune_results)
+        print(f"pruned {len(gone)} cached result{'' if len(gone) == 1 else 's'}" + ''.join(f"\n  {g}" for g in gone))
     print(cache_usage(root).to_string())
     if len(e := fc.entries()):
         print(e.groupby(['dataset', 'model']).agg(entries=('file', 'size'), MB=('MB', 'sum')).to_string())

@@ -275,6 +275,18 @@ def test_cache_lists_and_prunes(tmp_path, monkeypatch, capsys):
     assert main(['cache', '--prune-days', '-1']) == 2
     assert 'give a number of days' in capsys.readouterr().err
 
+def test_cache_prunes_cached_results(tmp_path, monkeypatch, capsys):
+    from featviz.core.store import ArtifactStore
+    monkeypatch.setenv('FEATVIZ_CACHE', str(tmp_path))
+    store = ArtifactStore(tmp_path/'artifacts')
+    for n in (1, 2): store.cached('maps', dict(n=n), lambda n=n: dict(v=n), code="v1")
+    assert main(['cache', '--prune-results', '1']) == 0 and 'pruned 0 cached results' in capsys.readouterr().out
+    assert main(['cache', '--prune-results', '0']) == 0
+    out = capsys.readouterr().out
+    assert 'pruned 2 cached results' in out and out.count('\n  maps/') == 2
+    assert list((tmp_path/'artifacts'/'results'/'maps').glob('*.npz')) == []
+    assert main(['cache', '--prune-results', '-1']) == 2 and 'give a number of days' in capsys.readouterr().err
+
 def test_cache_prune_on_a_read_only_cache_exits_1(tmp_path, monkeypatch, capsys):
     import errno
     _cache_with_entries(tmp_path)

@@ -286,6 +286,23 @@ def cached(self: ArtifactStore,
     self.last_hit = False
     return out
 
+# %% ../../nbs/foundation/core/store.ipynb #c7a1e0a2
+@patch
+def prune_results(self: ArtifactStore,
+                  days: float = 0,          # delete entries written more than this many days ago; 0: every entry
+                  kind: str | None = None,  # only this kind ('maps', 'probes', ...); None: all kinds
+                 ) -> list[str]:
+    "Delete `cached`'s entries older than `days` (each under its lock, so never one being written); the `kind/name`s removed."
+    if days < 0: raise ValueError(f"days={days:g}: give a number of days >= 0")
+    base, gone, now = self.root/'results', [], time.time()
+    for side in sorted(base.glob('*/*.json') if kind is None else (base/kind).glob('*.json')):
+        if side.parent.name == 'quarantine' or now - side.stat().st_mtime < days * 86_400: continue
+        with open(side.with_suffix('.lock'), 'a') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for f in (side.with_suffix('.npz'), side): f.unlink(missing_ok=True)
+        gone.append(f"{side.parent.name}/{side.stem}")
+    return gone
+
 # %% ../../nbs/foundation/core/store.ipynb #c7a1e011
 def fingerprint(o) -> str:
     "BLAKE2b (32 hex digits) of plain data as `ArtifactStore.cached` stores it: structure, dtypes, shapes and bytes."
