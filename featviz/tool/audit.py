@@ -33,7 +33,7 @@ from ..analysis.audit import (calibrate_threshold, copy_contamination, detection
                               perceptual_hash, hash_neighbors, reduce_features)
 from ..analysis.metrics import proportion_interval
 from ..report.plots import read_asset
-from .explore import ExploreError, check_writable, default_layers, item_names, pick_split, png_uri
+from .explore import ExploreError, ImageSetRun, check_writable, default_layers, item_names, pick_split, png_uri
 
 # %% auto #0
 __all__ = ['PIXEL_SIDE', 'COPY_KINDS', 'APPROX_FROM', 'ISSUES', 'COLUMNS', 'AuditError', 'subset_splits', 'split_features',
@@ -266,16 +266,8 @@ ISSUES = ('leak', 'label', 'duplicate', 'outlier')
 COLUMNS = ['index', 'path', 'split', 'label', 'suggested_label', 'issue', 'score', 'group']
 
 @dataclass(repr=False)
-class Audit:
+class Audit(ImageSetRun):
     "What `audit` found: the flagged images (`table`), each detector's table, the threshold's calibration, the choices made, the skipped files."
-    name: str
-    source: str
-    model: str
-    weights: str
-    layers: list[str]
-    split: str
-    size: int
-    classes: list[str] | None
     table: pd.DataFrame                 # audit.csv: one row per flagged image and issue
     images: pd.DataFrame                # every image that decoded (split, index, path, label): the rows of `near` and `groups`
     groups: np.ndarray                  # duplicate group per row of `images` (-1: none), exact and near merged

@@ -36,9 +36,9 @@ from ..report.explorer import build_explorer
 
 # %% auto #0
 __all__ = ['AUDIT_ISSUES', 'ExploreError', 'default_layers', 'check_writable', 'probe_accuracy', 'probe_predictions',
-           'confused_pairs', 'rank_isolated', 'confused_examples', 'shown_path', 'Exploration', 'pick_split',
-           'item_names', 'model_tags', 'explore', 'neighbour_vote', 'silhouette_reading', 'metric_guide', 'png_uri',
-           'audit_overlay', 'demo_folder']
+           'confused_pairs', 'rank_isolated', 'confused_examples', 'shown_path', 'ImageSetRun', 'Exploration',
+           'pick_split', 'item_names', 'model_tags', 'explore', 'neighbour_vote', 'silhouette_reading', 'metric_guide',
+           'png_uri', 'audit_overlay', 'demo_folder']
 
 # %% ../../nbs/foundation/tool/explore.ipynb #5258412f
 class ExploreError(ValueError):
@@ -164,18 +164,23 @@ def shown_path(p) -> str:
     if q.is_relative_to(home) and home != Path('/'): return '~/' + q.relative_to(home).as_posix()
     return os.path.relpath(q, cwd)
 
+# %% ../../nbs/foundation/tool/explore.ipynb #52f9ba70
+@dataclass(repr=False)
+class ImageSetRun:
+    "What every run over an image set records (`Exploration`, `Audit`): the set, the network, its layers and the settings."
+    name: str                   # the image set's name
+    source: str                 # where it was read from, as shown to the reader
+    model: str                  # the network
+    weights: str                # its weights (a checkpoint or a torchvision/timm name)
+    layers: list[str]           # the layers whose features were used
+    split: str                  # the split analysed (label issues, metrics)
+    size: int                   # the input size, pixels
+    classes: list[str] | None   # class names; None: an unlabelled set
+
 # %% ../../nbs/foundation/tool/explore.ipynb #52f9ba7e
 @dataclass(repr=False)
-class Exploration:
+class Exploration(ImageSetRun):
     "What `explore` measured: per-layer features, maps and tables, the images it used and skipped, and each step's time."
-    name: str
-    source: str
-    model: str
-    weights: str
-    layers: list[str]
-    split: str
-    size: int
-    classes: list[str] | None
     labels: np.ndarray | None
     names: list[str]
     index: np.ndarray
