@@ -674,9 +674,9 @@ def _cmd_audit(a) -> int:
     if 'labels' in au.notes: print(f"  {au.notes['labels']}")
     for w in au.notes.get('warnings', []): print(f"  note: {w}")
     if len(au.skipped):
-        print(f"skipped {len(au.skipped)} file(s):")
-        for r in au.skipped.itertuples(): print(f"  {r.reason}" if r.path in r.reason else f"  {r.path}: {r.reason}")
-    print("time: " + ', '.join(f"{r.step} {r.seconds:.1f} s" for r in au.timings.itertuples()) + f"; total {au.timings.seconds.sum():.1f} s")
+        say(f"skipped {len(au.skipped)} file(s):")
+        for r in au.skipped.itertuples(): say(f"  {r.reason}" if r.path in r.reason else f"  {r.path}: {r.reason}")
+    say("time: " + ', '.join(f"{r.step} {r.seconds:.1f} s" for r in au.timings.itertuples()) + f"; total {au.timings.seconds.sum():.1f} s")   # as explore: diagnostics on stderr
     print(f"files: {paths['csv']} {paths['json']} {paths['html']}")
     return 1 if a.fail_on_leaks and c['leak']['images'] else 0
 
