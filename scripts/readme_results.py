@@ -5,12 +5,15 @@ After `featviz run --full` (same FEATVIZ_CACHE), run from the repository root:
     python scripts/readme_results.py          # results/full-run.json + the README between its results markers
     python scripts/readme_results.py --check  # exit 1 if the README does not match results/full-run.json
 
+It also writes the table of each chapter's minutes between the README's `<!-- times:start -->` / `<!-- times:end -->`
+lines, from the same run log.
+
 It reads the home page's saved results (`$FEATVIZ_CACHE/artifacts/index/results.json`: headline table, verdicts, run
 id) and the run log (`run/last.json`: wall time per notebook), refuses anything that is not one complete full run,
 and writes `results/full-run.json` (committed; with the commit whose code ran and the rules' hash), `results/pip-freeze.txt`
 (the package versions of the environment that ran it) and the README section rendered by
 `featviz.study.verdicts.results_markdown`. Run it before committing the run's outputs: it refuses a tree whose code differs
-from HEAD (only the notebooks' outputs, `results/` and the README may have changed).
+from HEAD (the notebooks may differ only in their outputs: check with `scripts/same_sources.py`).
 """
 import argparse, json, subprocess, sys
 from pathlib import Path
@@ -35,12 +38,39 @@ def from_store() -> dict:
                  f"(featviz run --full --only index) or the whole study")
     return dict(res, notebooks=log['notebooks'], started=log['started'], seconds=log['seconds'])
 
+TIMES_START, TIMES_END, BUDGET_MIN = '<!-- times:start -->', '<!-- times:end -->', 100
+
+def _part(path: str) -> str:
+    "The row a notebook's time counts in: 'foundation' for the library's notebooks, else the chapter number or 'index'."
+    return 'foundation' if path.startswith('foundation/') else path.split('_')[0].removesuffix('.ipynb')
+
+def times_markdown(res: dict) -> str:
+    "The README's table of the run's minutes per chapter (the foundation notebooks as one row), with the total and the budget."
+    parts = {}
+    for t in res['notebooks']: parts.setdefault(_part(t['path']), []).append(t['seconds'])
+    total = sum(sum(v) for v in parts.values())
+    rows = [f"| {k}{f' ({len(v)} notebooks)' if len(v) > 1 else ''} | {sum(v) / 60:.1f} | {100 * sum(v) / total:.0f} % |" for k, v in parts.items()]
+    return '\n'.join([f"Minutes per chapter of run `{res['run_id']}` (its run log, `run/last.json`; written by `python scripts/readme_results.py`):", '',
+                      '| part | minutes | share |', '|---|---:|---:|', *rows,
+                      f"| **all {len(res['notebooks'])} notebooks** | **{total / 60:.1f}** | budget {BUDGET_MIN} min |",
+                      '', f"Wall time of the whole command (from its run log's start to its end): {res['seconds'] / 60:.1f} min."])
+
+def replace_block(text: str, start: str, end: str, block: str) -> str:
+    "`text` with the lines between its `start` and `end` markers replaced by `block`; an error naming the markers if missing."
+    if text.count(start) != 1 or text.count(end) != 1: raise ValueError(f"the README must hold exactly one {start} and one {end} line")
+    pre, rest = text.split(start)
+    return f"{pre}{start}\n{block}\n{end}{rest.split(end)[1]}"
+
+def readme_text(readme: str, res: dict) -> str:
+    "The README with its results section and its minutes table rendered from `res`."
+    return replace_block(replace_readme_results(readme, results_markdown(res)), TIMES_START, TIMES_END, times_markdown(res))
+
 def _git(*args) -> str: return subprocess.run(['git', *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
 def run_commit() -> str:
-    "HEAD, checked to be the code that ran: every changed tracked file is a notebook under nbs/, in results/ or the README."
+    "HEAD, checked to be the code that ran: no tracked file the study runs (the package, pyproject.toml) differs from it."
     changed = [l[3:] for l in _git('status', '--porcelain', '--untracked-files=no').splitlines()]
-    code = [f for f in changed if not (f.startswith(('nbs/', 'results/')) and f.endswith(('.ipynb', '.json', '.txt')) or f == 'README.md')]
+    code = [f for f in changed if not (f.startswith(('nbs/', 'results/', 'scripts/', 'tests/', 'benchmarks/')) or f == 'README.md')]
     if code: sys.exit(f"these files differ from HEAD, so HEAD is not the code that ran: {', '.join(code)}; commit or restore them first")
     return _git('rev-parse', 'HEAD').strip()
 
@@ -57,13 +87,13 @@ def main():
     a = ap.parse_args()
     if a.check:
         res = json.loads(SNAPSHOT.read_text())
-        ok = replace_readme_results(README.read_text(), results_markdown(res)) == README.read_text()
+        ok = readme_text(README.read_text(), res) == README.read_text()
         print('README results match results/full-run.json' if ok else 'README results differ from results/full-run.json: run scripts/readme_results.py')
         return 0 if ok else 1
     res = dict(from_store(), commit=run_commit())
     with atomic_write(SNAPSHOT.with_name('pip-freeze.txt'), 'w') as f: f.write(freeze())
     with atomic_write(SNAPSHOT, 'w') as f: f.write(json.dumps(res, indent=1, ensure_ascii=False) + '\n')
-    text = replace_readme_results(README.read_text(), results_markdown(res))
+    text = readme_text(README.read_text(), res)
     with atomic_write(README, 'w') as f: f.write(text)
     print(f"wrote {SNAPSHOT.relative_to(ROOT)} and the README's results (run {res['run_id']})")
     return 0

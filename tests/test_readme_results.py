@@ -37,6 +37,23 @@ def test_home_page_shows_the_snapshot_run():
     text = json.dumps([c.get('outputs', []) for c in nb['cells']])
     assert f"study run **{res['run_id']}**" in text, "the committed home page shows another run than results/full-run.json"
 
+def _script():
+    "scripts/readme_results.py as a module (it is not part of the package)."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('readme_results', ROOT/'scripts'/'readme_results.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod
+
+def test_readme_minutes_table_is_the_snapshots():
+    "The README's minutes per chapter are the snapshot run's (issue 29 item 3), and its total is the sum of the notebooks' seconds."
+    res, rr = _snapshot(), _script()
+    readme = (ROOT/'README.md').read_text()
+    block = readme.split(rr.TIMES_START)[1].split(rr.TIMES_END)[0].strip()
+    assert block == rr.times_markdown(res), "README's minutes table differs from results/full-run.json: run `python scripts/readme_results.py`"
+    total = sum(n['seconds'] for n in res['notebooks']) / 60
+    assert f"| **{total:.1f}** |" in block and f"run `{res['run_id']}`" in block
+    assert block.count('\n| ') == len({rr._part(n['path']) for n in res['notebooks']}) + 2   # header rule, a row per part, the total
+
 SEEDS = ROOT/'results'/'finetune-seeds.json'
 SEEDS_COMMAND = 'python scripts/finetune_seeds.py --seeds 0 1 2'
 
