@@ -347,7 +347,7 @@ def load(self: FeatureCache, parts: dict, repair: bool = True) -> tuple[np.ndarr
         if repair:
             try: q = f"moved to {self._quarantine(npy)}"
             except OSError as e2: q = f"could not move it aside ({e2})"
-            _logger.warning(f"feature cache: {npy} is invalid ({e}); {q}; it will be recomputed")
+            _logger.warning(display_path(f"feature cache: {npy} is invalid ({e}); {q}; it will be recomputed"))
         return None
     return arr, meta
 
@@ -432,7 +432,7 @@ def _shard_meta(cache, parts, rows, verify: bool = False) -> dict | None:
         meta = json.loads(side.read_text())
         ok = meta['parts'] == json.loads(json.dumps(parts, default=str)) and npy.stat().st_size == meta['nbytes']
         if ok and verify and 'sha256' in meta and meta['sha256'] != file_sha256(npy):     # (older blocks have no checksum: size only)
-            _logger.warning(f"feature cache: block {npy} does not match its checksum; it will be recomputed")
+            _logger.warning(display_path(f"feature cache: block {npy} does not match its checksum; it will be recomputed"))
             ok = False
     except (OSError, ValueError, KeyError, TypeError): return None
     return meta if ok else None
