@@ -21,7 +21,7 @@ from torch import nn, Tensor
 from fastai.vision.core import imagenet_stats
 from fastcore.basics import patch
 
-from ..core.config import Settings, get_settings, labelled_progress, resolve_device
+from ..core.config import Settings, display_path, get_settings, labelled_progress, resolve_device
 from ..data.datasets import ImageData
 from ..data.images import ImageStream
 from .distributed import DistState, dist_state, on_main, rank_device, shard, to_device
