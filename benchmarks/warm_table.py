@@ -8,12 +8,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+sys.path.insert(0, str(ROOT/'scripts'))
+from readme_results import _part            # the README minutes table's grouping of notebooks into parts
+
 def parts(log: dict) -> dict[str, float]:
     "Seconds per part of a run log: the foundation notebooks as one row, then each chapter and the home page."
     out = {}
-    for t in log['notebooks']:
-        k = 'foundation' if t['path'].startswith('foundation/') else t['path'].split('_')[0].removesuffix('.ipynb')
-        out[k] = out.get(k, 0) + t['seconds']
+    for t in log['notebooks']: out[_part(t['path'])] = out.get(_part(t['path']), 0) + t['seconds']
     return out
 
 def meta(out: Path) -> dict[str, tuple]:
