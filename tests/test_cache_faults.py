@@ -15,6 +15,7 @@ from torch import nn
 
 from featviz.engine.features import FAULT_ENV, CacheWriteError, FeatureCache, extract_features, shard_paths
 from featviz.core.store import sweep_temp
+from featviz.core.config import display_path
 
 N, BS, BLOCK = 120, 8, 16                 # 8 blocks: 7 of 16 rows, the last of 8
 IMAGES = np.random.default_rng(0).integers(0, 256, (150, 12, 12), dtype=np.uint8)
@@ -97,7 +98,7 @@ def test_damaged_entries_are_detected_moved_aside_and_recomputed(tmp_path, caplo
         report['corruptions'] += 1
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger='featviz.engine.features'): redo = extract(cache)
-        detected = redo.hit is False and str(npy) in caplog.text and 'quarantine' in caplog.text
+        detected = redo.hit is False and display_path(npy) in caplog.text and 'quarantine' in caplog.text
         report['detected'] += detected
         assert detected and np.abs(np.asarray(redo['output']) - ref).max() == 0.0
     assert len(list((cache.root/'quarantine').glob('*.npy.*'))) == 12                      # moved aside, not deleted
