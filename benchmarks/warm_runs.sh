@@ -7,7 +7,7 @@
 # OUT: a folder for the logs; MODE: full (default) or quick. Run it right after `featviz run --MODE` filled the cache
 # (the same FEATVIZ_CACHE and the README's FEATVIZ_* settings in the environment). It writes OUT/meta.txt (start and end
 # of each command, from `date`, with the load average), OUT/warm.log, OUT/edit05.log and each run's log
-# (OUT/warm-last.json, OUT/edit05-last.json: per-notebook and per-cell seconds).
+# (OUT/warm-last.json, OUT/edit05-last.json: per-notebook and per-cell seconds; the clone's path written as CLONE).
 set -u
 CLONE=$(cd "$1" && pwd); mkdir -p "$2"; OUT=$(cd "$2" && pwd); MODE=${3:-full}
 cd "$CLONE"
@@ -16,7 +16,7 @@ stamp() { echo "$1 $(date -u +%FT%TZ) $(date +%s) load $(cut -d' ' -f1-3 /proc/l
 : > "$OUT/meta.txt"
 stamp "warm start" " commit $(git rev-parse --short HEAD)"
 featviz run --$MODE > "$OUT/warm.log" 2>&1; rc=$?
-stamp "warm end" " rc $rc"; cp "$CACHE/artifacts/run/last.json" "$OUT/warm-last.json"
+stamp "warm end" " rc $rc"; sed "s#$CLONE#CLONE#g" "$CACHE/artifacts/run/last.json" > "$OUT/warm-last.json"
 python - <<'PY'
 import json
 p = 'nbs/05_evaluation.ipynb'; nb = json.load(open(p))
@@ -26,4 +26,4 @@ json.dump(nb, open(p, 'w'), indent=1, ensure_ascii=False)
 PY
 stamp "edit05 start"
 featviz run --$MODE > "$OUT/edit05.log" 2>&1; rc=$?
-stamp "edit05 end" " rc $rc"; cp "$CACHE/artifacts/run/last.json" "$OUT/edit05-last.json"
+stamp "edit05 end" " rc $rc"; sed "s#$CLONE#CLONE#g" "$CACHE/artifacts/run/last.json" > "$OUT/edit05-last.json"

@@ -71,3 +71,10 @@ def test_site_says_in_one_line_what_it_left_out(site):
     out, _, notes = site
     assert len(notes) == 1 and 'all_digits.html -> explorers/08_all_digits/explorer.html' in notes[0], notes
     assert 'not in this build of the site' in (out/'all_digits.html').read_text()
+
+def test_no_machine_paths_in_committed_results():
+    "The committed run records (results/, benchmarks/results/) name no machine's folders either: they are published with the report."
+    files = [p for d in ('results', 'benchmarks/results') for p in sorted((ROOT/d).rglob('*')) if p.is_file() and p.suffix in ('.json', '.txt', '.md', '.csv')]
+    assert len(files) > 3, "no committed results found"
+    found = {f"{p.relative_to(ROOT)}: {m.group(0)[:80]}" for p in files for m in MACHINE_PATH.finditer(p.read_text(errors='replace'))}
+    assert not found, "absolute machine paths in committed results (write them as $FEATVIZ_CACHE, CLONE, …):\n" + '\n'.join(sorted(found))
