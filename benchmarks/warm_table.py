@@ -8,14 +8,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-sys.path.insert(0, str(ROOT/'scripts'))
-from readme_results import _part            # the README minutes table's grouping of notebooks into parts
+from featviz.study.verdicts import seconds_by_part     # the README minutes table's grouping of notebooks into parts
 
 def parts(log: dict) -> dict[str, float]:
     "Seconds per part of a run log: the foundation notebooks as one row, then each chapter and the home page."
-    out = {}
-    for t in log['notebooks']: out[_part(t['path'])] = out.get(_part(t['path']), 0) + t['seconds']
-    return out
+    return {k: sum(v) for k, v in seconds_by_part(log['notebooks']).items()}
 
 def meta(out: Path) -> dict[str, tuple]:
     "(wall seconds by `date`, load at start, load at end) of each command in OUT/meta.txt."
@@ -29,7 +26,7 @@ def main(out: str) -> str:
     cold = json.loads((ROOT/'results'/'full-run.json').read_text())
     runs = [parts(cold), parts(json.loads((out/'warm-last.json').read_text())), parts(json.loads((out/'edit05-last.json').read_text()))]
     m = meta(out)
-    n_found = sum(t['path'].startswith('foundation/') for t in cold['notebooks'])
+    n_found = len(seconds_by_part(cold['notebooks'])['foundation'])
     lines = ['| notebook | empty cache (the committed run) | warm cache, nothing changed | warm cache, chapter 05 edited |', '|---|---:|---:|---:|']
     for k in runs[0]:
         lines.append(f"| {f'foundation ({n_found} notebooks)' if k == 'foundation' else k} | " + ' | '.join(f"{r.get(k, float('nan')):,.0f} s" for r in runs) + ' |')

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from featviz.core.config import get_settings
 from featviz.core.store import atomic_write, get_store
-from featviz.study.verdicts import results_markdown, replace_readme_results
+from featviz.study.verdicts import results_markdown, replace_readme_results, seconds_by_part
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT, README = ROOT/'results'/'full-run.json', ROOT/'README.md'
@@ -40,14 +40,9 @@ def from_store() -> dict:
 
 TIMES_START, TIMES_END, BUDGET_MIN = '<!-- times:start -->', '<!-- times:end -->', 100
 
-def _part(path: str) -> str:
-    "The row a notebook's time counts in: 'foundation' for the library's notebooks, else the chapter number or 'index'."
-    return 'foundation' if path.startswith('foundation/') else path.split('_')[0].removesuffix('.ipynb')
-
 def times_markdown(res: dict) -> str:
     "The README's table of the run's minutes per chapter (the foundation notebooks as one row), with the total and the budget."
-    parts = {}
-    for t in res['notebooks']: parts.setdefault(_part(t['path']), []).append(t['seconds'])
+    parts = seconds_by_part(res['notebooks'])
     total = sum(sum(v) for v in parts.values())
     rows = [f"| {k}{f' ({len(v)} notebooks)' if len(v) > 1 else ''} | {sum(v) / 60:.1f} | {100 * sum(v) / total:.0f} % |" for k, v in parts.items()]
     return '\n'.join([f"Minutes per chapter of run `{res['run_id']}` (its run log, `run/last.json`; written by `python scripts/readme_results.py`):", '',
@@ -55,15 +50,9 @@ def times_markdown(res: dict) -> str:
                       f"| **all {len(res['notebooks'])} notebooks** | **{total / 60:.1f}** | budget {BUDGET_MIN} min |",
                       '', f"Wall time of the whole command (from its run log's start to its end): {res['seconds'] / 60:.1f} min."])
 
-def replace_block(text: str, start: str, end: str, block: str) -> str:
-    "`text` with the lines between its `start` and `end` markers replaced by `block`; an error naming the markers if missing."
-    if text.count(start) != 1 or text.count(end) != 1: raise ValueError(f"the README must hold exactly one {start} and one {end} line")
-    pre, rest = text.split(start)
-    return f"{pre}{start}\n{block}\n{end}{rest.split(end)[1]}"
-
 def readme_text(readme: str, res: dict) -> str:
     "The README with its results section and its minutes table rendered from `res`."
-    return replace_block(replace_readme_results(readme, results_markdown(res)), TIMES_START, TIMES_END, times_markdown(res))
+    return replace_readme_results(replace_readme_results(readme, results_markdown(res)), times_markdown(res), TIMES_START, TIMES_END)
 
 def _git(*args) -> str: return subprocess.run(['git', *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
 

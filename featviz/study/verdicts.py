@@ -27,8 +27,8 @@ __all__ = ['CONFIRMED', 'REFUTED', 'INCONCLUSIVE', 'REPRODUCED', 'EXCEEDED', 'NO
            'finetuned_clusters', 'logits_project_poorly', 'late_layers_move_more', 'late_layers_blank',
            'blank_on_digits', 'cnn_best_independent', 'cnn_best_own_features', 'drop_difference', 'degrades_more',
            'scattering_degrades_on_cifar', 'flips_above_base_rate', 'isolated_are_mislabels', 'load_summaries',
-           'verdicts', 'verdict_table', 'conclusion', 'at_a_glance', 'logic_text', 'rules_hash', 'results_markdown',
-           'replace_readme_results']
+           'verdicts', 'verdict_table', 'conclusion', 'at_a_glance', 'logic_text', 'rules_hash', 'notebook_part',
+           'seconds_by_part', 'results_markdown', 'replace_readme_results']
 
 # %% ../../nbs/foundation/study/verdicts.ipynb #4bf70c13
 CONFIRMED, REFUTED, INCONCLUSIVE = 'confirmed', 'refuted', 'inconclusive'
@@ -417,6 +417,16 @@ def _value(r: dict) -> str:
     ci = '' if lo is None or lo != lo else f" [{100 * lo:.2f}, {100 * hi:.2f}]"
     return f"{100 * v:.2f} %{ci}"
 
+def notebook_part(path: str) -> str:
+    "The part of the study a notebook's time counts in: 'foundation' for the library's notebooks, else its chapter number or 'index'."
+    return path.split('/')[0] if '/' in path else path.split('_')[0].removesuffix('.ipynb')
+
+def seconds_by_part(notebooks: list[dict]) -> dict[str, list[float]]:
+    "A run log's notebook seconds (`[{'path', 'seconds'}, ...]`) grouped by `notebook_part`, parts and seconds in run order."
+    parts = {}
+    for t in notebooks: parts.setdefault(notebook_part(t['path']), []).append(t['seconds'])
+    return parts
+
 def results_markdown(results: dict) -> str:
     "The README's results section from a run's saved results (`index/results` plus the run log's `notebooks`)."
     head = ["| chapter | model / features | measure | value [95 % interval] | n |", "|---|---|---|---|---|"]
@@ -425,9 +435,7 @@ def results_markdown(results: dict) -> str:
     ver += [f"| {v['chapter']} | {v['claim']} | **{v['verdict']}** | {v['value']} | {v['evidence']} |" for v in results['verdicts']]
     times = results.get('notebooks', [])
     wall = sum(t['seconds'] for t in times)
-    group = lambda path: path.split('/')[0] if '/' in path else path.split('_')[0].removesuffix('.ipynb')   # foundation, 00, ..., index
-    groups = {}
-    for t in times: groups[group(t['path'])] = groups.get(group(t['path']), 0) + t['seconds']
+    groups = {k: sum(v) for k, v in seconds_by_part(times).items()}
     lines = [f"Study run `{results['run_id']}` ({results['mode']} mode), generated from its artifacts by "
              "`python scripts/readme_results.py` (do not edit by hand):", '', *head, '',
              "Verdicts on the old report's claims (rules in `featviz.study.verdicts`; 95 % Wilson intervals):", '', *ver]
@@ -436,10 +444,12 @@ def results_markdown(results: dict) -> str:
                   + f": **{wall / 60:.1f} min** in all."]
     return '\n'.join(lines)
 
-def replace_readme_results(readme: str, block: str) -> str:
-    "`readme` with the text between its results markers replaced by `block`; a clear error if the markers are missing."
-    if readme.count(README_START) != 1 or readme.count(README_END) != 1:
-        raise ValueError(f"the README must hold exactly one {README_START} and one {README_END} line around its results")
-    pre, rest = readme.split(README_START)
-    _, post = rest.split(README_END)
-    return f"{pre}{README_START}\n{block}\n{README_END}{post}"
+def replace_readme_results(readme: str, block: str,
+                           start: str = README_START, end: str = README_END, # the markers (default: the results section's)
+                          ) -> str:
+    "`readme` with the text between its `start` and `end` markers replaced by `block`; a clear error if the markers are missing."
+    if readme.count(start) != 1 or readme.count(end) != 1:
+        raise ValueError(f"the README must hold exactly one {start} and one {end} line around the text generated there")
+    pre, rest = readme.split(start)
+    _, post = rest.split(end)
+    return f"{pre}{start}\n{block}\n{end}{post}"
